@@ -1,0 +1,28 @@
+/* cli: the shell face of ami (`ami ask|critique|explain|usage|models|config`).  Each
+ * subcommand parses its own flags, runs the engine with stdout as its sink, and returns the
+ * process exit status:
+ *   0 success; 2 usage or configuration error; 3 provider error; 4 the stream was cut off;
+ *   5 refused by the budget; 130 cancelled by SIGINT.
+ */
+#ifndef AMI_CLI_H
+#define AMI_CLI_H
+
+#define CLI_OK        0
+#define CLI_EUSAGE    2
+#define CLI_EPROVIDER 3
+#define CLI_ECUT      4
+#define CLI_EBUDGET   5
+#define CLI_EINT      130
+
+/// `ami config [--defaults | --path | --check [FILE]]`
+int cli_config(int argc, char **argv);
+/// `ami ask [OPTIONS] [QUESTION...]`: standard input, when it is not a terminal, is context.
+int cli_ask(int argc, char **argv);
+/// `ami critique FILE [--lines A-B] [OPTIONS] [QUESTION...]`
+int cli_critique(int argc, char **argv);
+/// `ami explain NAME [--file FILE] [OPTIONS]`
+int cli_explain(int argc, char **argv);
+/// `ami models [--provider P] [--refresh] [--json]`
+int cli_models(int argc, char **argv);
+
+#endif

@@ -1,0 +1,235 @@
+-- ami.commands: what the user commands do.  plugin/ami.lua maps each command here.
+local M = {}
+
+local api = vim.api
+
+local function notify(msg, level)
+  vim.notify(msg, level or vim.log.levels.INFO)
+end
+
+local function err(msg)
+  notify('ami: ' .. msg, vim.log.levels.ERROR)
+end
+
+local function thread_mod()
+  local t = require('ami.thread')
+  t.register()
+  return t
+end
+
+--- The document buffer a command applies to: the current buffer, or the document behind the
+--- current thread buffer.
+local function document_buffer()
+  local buf = api.nvim_get_current_buf()
+  local thread = require('ami.thread').get(buf, false)
+  if thread and thread.buf == buf then
+    return thread.doc, thread
+  end
+  return buf, nil
+end
+
+local function buffer_text(buf)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local text = table.concat(lines, '\n')
+  if #lines > 0 and not (#lines == 1 and lines[1] == '') then
+    text = text .. '\n'
+  else
+    text = ''
+  end
+  return text
+end
+
+-- The paragraph (lines between blank lines) around line lnum.
+local function paragraph(buf, lnum)
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  local s, e = lnum, lnum
+  while s > 1 and lines[s - 1] and lines[s - 1]:match('%S') do
+    s = s - 1
+  end
+  while e < #lines and lines[e + 1] and lines[e + 1]:match('%S') do
+    e = e + 1
+  end
+  return s, e, lines
+end
+
+--- :[range]Critique [question]
+function M.critique(o)
+  local buf = document_buffer()
+  if vim.bo[buf].buftype ~= '' and vim.bo[buf].buftype ~= 'acwrite' then
+    return err('Critique works on a document buffer')
+  end
+  local first, last
+  if o.range > 0 then
+    first, last = o.line1, o.line2
+  else
+    -- No range: the paragraph under the cursor.
+    first, last = paragraph(buf, api.nvim_win_get_cursor(0)[1])
+  end
+  local count = api.nvim_buf_line_count(buf)
+  last = math.min(last, count)
+  first = math.max(1, math.min(first, last))
+  local document = buffer_text(buf)
+  if document == '' then
+    return err('the buffer is empty: there is nothing to critique')
+  end
+  local t = thread_mod().get(buf, true)
+  local question = vim.trim(o.args or '')
+  return require('ami.thread').ask(t, {
+    kind = 'critique',
+    document = document,
+    path = t.name,
+    line_start = first,
+    line_end = last,
+    question = question ~= '' and question or nil,
+  })
+end
+
+-- The name to explain when none is given: the visual selection, else the word under the
+-- cursor, keeping dots and dashes that belong to names (avante.nvim, llama.cpp).
+local function name_under_cursor(o)
+  if o.range > 0 and o.line1 == o.line2 then
+    local s = vim.fn.getpos("'<")
+    local e = vim.fn.getpos("'>")
+    if s[2] == o.line1 and e[2] == o.line1 and e[3] >= s[3] then
+      local line = api.nvim_buf_get_lines(0, o.line1 - 1, o.line1, false)[1] or ''
+      local text = line:sub(s[3], math.min(e[3], #line))
+      if vim.trim(text) ~= '' then
+        return vim.trim(text)
+      end
+    end
+  end
+  local word = vim.fn.expand('<cWORD>')
+  word = word:gsub('^[%(%[{"\'“«`*_]+', ''):gsub('[%)%]}"\'”»`*_,;:!?%.]+$', '')
+  if word == '' then
+    word = vim.fn.expand('<cword>')
+  end
+  return word
+end
+
+--- :Explain [name]
+function M.explain(o)
+  local buf = document_buffer()
+  local name = vim.trim(o.args or '')
+  if name == '' then
+    name = name_under_cursor(o)
+  end
+  if name == '' then
+    return err('Explain: no name given and no word under the cursor')
+  end
+  local lnum = api.nvim_win_get_cursor(0)[1]
+  local s, e, lines = paragraph(buf, lnum)
+  local context = table.concat(vim.list_slice(lines, s, e), '\n')
+  local t = thread_mod().get(buf, true)
+  return require('ami.thread').ask(t, {
+    kind = 'explain',
+    name = name,
+    document = context ~= '' and context or nil,
+    path = t.name,
+  })
+end
+
+--- :AmiAsk {question}
+function M.ask(o)
+  local question = vim.trim(o.args or '')
+  if question == '' then
+    return err('AmiAsk needs a question')
+  end
+  local buf = document_buffer()
+  local tm = thread_mod()
+  local t = tm.get(buf, true)
+  local turn = { kind = 'ask', question = question, followup = #t.turns > 0 }
+  if #t.turns == 0 then
+    -- No thread yet: the question is about this document, which goes along as context.
+    local doc = buffer_text(buf)
+    turn.document = doc ~= '' and doc or nil
+    turn.path = t.name
+  end
+  return tm.ask(t, turn)
+end
+
+--- :AmiStop
+function M.stop()
+  local buf = document_buffer()
+  local tm = require('ami.thread')
+  local t = tm.get(buf, false)
+  local ids = t and tm.running_ids(t) or {}
+  if #ids == 0 then
+    return notify('ami: nothing is running for this document')
+  end
+  local n, e = require('ami.host').request('cancel', ids)
+  if not n then
+    return err(e)
+  end
+end
+
+--- :AmiModel [id]
+function M.model(o)
+  local cfg = require('ami.config')
+  local id = vim.trim(o.args or '')
+  if id == '' then
+    local c = cfg.get()
+    return notify(('ami: provider %s, model %s'):format(c.provider, c.model))
+  end
+  cfg.set('model', id)
+  local host = require('ami.host')
+  if host.running() then
+    local ok, e = host.reconfigure()
+    if not ok then
+      return err(e)
+    end
+  end
+  notify('ami: model ' .. id)
+end
+
+--- Completion for :AmiModel: the provider's model list (cached by the engine).
+function M.complete_model(arglead)
+  local ids = require('ami.models').ids()
+  local res = {}
+  for _, id in ipairs(ids) do
+    if id:find(arglead, 1, true) == 1 then
+      table.insert(res, id)
+    end
+  end
+  if #res == 0 and arglead ~= '' then
+    -- Also match anywhere: typing "sonnet" finds "anthropic/claude-sonnet-4".
+    for _, id in ipairs(ids) do
+      if id:find(arglead, 1, true) then
+        table.insert(res, id)
+      end
+    end
+  end
+  return res
+end
+
+--- :[range]AmiQuote
+function M.quote(o)
+  return require('ami.quote').quote(o)
+end
+
+--- :AmiUsage
+function M.usage()
+  return require('ami.usage').open()
+end
+
+--- :AmiStatus
+function M.status()
+  local host = require('ami.host')
+  local st, e = host.request('status')
+  if not st then
+    return err(e)
+  end
+  local lines = {
+    ('ami %s, engine pid %d (%s)'):format(st.version, st.pid, host.binary()),
+    ('provider %s, model %s'):format(st.provider, st.model),
+  }
+  if st.key and st.key ~= vim.NIL then
+    table.insert(lines, st.key.present and ('API key: from %s'):format(st.key.source)
+      or ('API key: missing (%s)'):format(st.key.hint))
+  end
+  if st.config_error and st.config_error ~= vim.NIL then
+    table.insert(lines, st.config_error)
+  end
+  notify(table.concat(lines, '\n'))
+end
+
+return M

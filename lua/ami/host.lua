@@ -1,0 +1,188 @@
+-- ami.host: the engine process (`build/ami rpc`), started on first use.
+--
+-- Every call into the host answers at once; results arrive later as batches of events that
+-- the host delivers with an nvim_exec_lua notification calling M._dispatch.  If the host
+-- dies, the user is told once, listeners get a 'host_exit' event (answers in progress are
+-- marked interrupted), and the next call starts a new host.
+local M = {}
+
+local uv = vim.uv or vim.loop
+
+local state = {
+  chan = nil, -- channel id of the running host
+  pid = nil,
+  started_at = nil,
+  stderr = {}, -- the host's last stderr lines (a ring of 200)
+  quitting = false,
+  generation = 0,
+}
+local listeners = {}
+
+local function plugin_root()
+  local src = debug.getinfo(1, 'S').source:sub(2)
+  return vim.fn.fnamemodify(src, ':p:h:h:h')
+end
+
+--- Path of the engine binary: $AMI_BIN, else build/ami next to this plugin's lua/ dir.
+function M.binary()
+  if vim.env.AMI_BIN and vim.env.AMI_BIN ~= '' then
+    return vim.env.AMI_BIN
+  end
+  return plugin_root() .. '/build/ami'
+end
+
+function M.root()
+  return plugin_root()
+end
+
+local function push_stderr(lines)
+  for _, l in ipairs(lines) do
+    if l ~= '' then
+      table.insert(state.stderr, l)
+      if #state.stderr > 200 then
+        table.remove(state.stderr, 1)
+      end
+    end
+  end
+end
+
+--- The host's recent stderr lines (diagnostics; never contains a key).
+function M.log()
+  return vim.deepcopy(state.stderr)
+end
+
+--- Registers fn(event) for events of the given type ('delta', 'done', 'host_exit', ...).
+function M.on(kind, fn)
+  listeners[kind] = listeners[kind] or {}
+  table.insert(listeners[kind], fn)
+end
+
+local function emit(ev)
+  local fns = listeners[ev.type]
+  if not fns then
+    return
+  end
+  for _, fn in ipairs(fns) do
+    local ok, err = pcall(fn, ev)
+    if not ok then
+      vim.notify('ami: internal error handling a ' .. ev.type .. ' event: ' .. tostring(err),
+        vim.log.levels.ERROR)
+    end
+  end
+end
+
+--- Called by the host (nvim_exec_lua) with a list of events.
+function M._dispatch(events)
+  for i = 1, #events do
+    emit(events[i])
+  end
+end
+
+local function on_exit(gen, code, signal)
+  if gen ~= state.generation then
+    return
+  end
+  state.chan, state.pid = nil, nil
+  if state.quitting then
+    return
+  end
+  local how = signal and signal > 0 and ('killed by signal ' .. signal) or ('exit status ' .. code)
+  local last = state.stderr[#state.stderr]
+  local msg = ('ami: the engine process stopped (%s)%s. Answers in progress were interrupted; the next ami command starts it again.')
+    :format(how, last and (': ' .. last) or '')
+  vim.schedule(function()
+    vim.notify(msg, vim.log.levels.ERROR)
+  end)
+  emit({ type = 'host_exit', code = code, signal = signal, message = msg })
+end
+
+local function start()
+  local bin = M.binary()
+  if vim.fn.executable(bin) ~= 1 then
+    return nil, ('ami: the engine %s is missing or not executable; run `make` in %s'):format(bin, plugin_root())
+  end
+  state.generation = state.generation + 1
+  local gen = state.generation
+  local job = vim.fn.jobstart({ bin, 'rpc' }, {
+    rpc = true,
+    on_stderr = function(_, data)
+      push_stderr(data)
+    end,
+    on_exit = function(_, code, _)
+      -- jobstart reports a signal as 128 + signum.
+      local sig = code > 128 and code - 128 or nil
+      on_exit(gen, code, sig)
+    end,
+  })
+  if job <= 0 then
+    return nil, ('ami: could not start %s'):format(bin)
+  end
+  state.chan = job
+  state.pid = vim.fn.jobpid(job)
+  state.started_at = uv.hrtime()
+  local ok, err = pcall(vim.rpcrequest, job, 'configure', require('ami.config').user())
+  if not ok then
+    local msg = tostring(err):gsub('^.-: ', '', 1)
+    vim.notify('ami: ' .. msg, vim.log.levels.ERROR)
+    -- The host stays up: defaults and the config file apply where setup() was refused.
+  end
+  return job
+end
+
+--- Returns the channel of a running host, starting one if needed; or nil and an error.
+function M.ensure()
+  if state.chan then
+    return state.chan
+  end
+  return start()
+end
+
+function M.running()
+  return state.chan ~= nil
+end
+
+function M.pid()
+  return state.pid
+end
+
+--- Calls a host method (which answers at once).  Returns the result, or nil and an error.
+function M.request(method, ...)
+  local chan, err = M.ensure()
+  if not chan then
+    return nil, err
+  end
+  local ok, res = pcall(vim.rpcrequest, chan, method, ...)
+  if not ok then
+    return nil, 'ami: ' .. tostring(res):gsub('^Vim:', '')
+  end
+  return res
+end
+
+--- Sends the current options to a running host (after setup() or :AmiModel).
+function M.reconfigure()
+  if not state.chan then
+    return true
+  end
+  return M.request('configure', require('ami.config').user())
+end
+
+--- Stops the host (tests; :AmiRestart).
+function M.stop()
+  if state.chan then
+    local chan = state.chan
+    state.quitting = true
+    vim.fn.jobstop(chan)
+    vim.fn.jobwait({ chan }, 2000)
+    state.quitting = false
+    state.chan, state.pid = nil, nil
+  end
+end
+
+vim.api.nvim_create_autocmd('VimLeavePre', {
+  group = vim.api.nvim_create_augroup('ami.host', { clear = true }),
+  callback = function()
+    state.quitting = true
+  end,
+})
+
+return M

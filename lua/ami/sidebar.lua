@@ -1,0 +1,354 @@
+-- ami.sidebar: the thread buffers (ami://...) and the side window that shows them.
+--
+-- Rules: opening the sidebar or streaming into it never takes the focus, never moves the
+-- cursor of another window and never changes the mode.  A window on a thread follows the end
+-- of the text only while its own cursor is on the last line.  Thread buffers keep no undo
+-- history (undolevels=-1), so a long answer costs memory once.
+--
+-- Each answer occupies a region:
+--   header lines
+--   (blank)
+--   body             <- `tail` extmark: where the next piece of text goes
+--   (blank)          <- separator: whatever is added later goes below it, never into the body
+--
+-- Streaming costs Neovim little: text is only ever added at a region's tail (no line is
+-- rewritten, nothing is re-split), and the buffer's Markdown is highlighted here, once per
+-- line when the line is complete, with extmarks, instead of by the regex syntax (which
+-- re-runs its patterns over every line it draws and costs more than everything else
+-- together).  The filetype stays "markdown".
+local M = {}
+
+local api = vim.api
+local ns = api.nvim_create_namespace('ami.sidebar')
+local hl_ns = api.nvim_create_namespace('ami.sidebar.hl')
+M.ns = ns
+
+-- Highlight groups, linked by default to what Markdown's syntax uses.
+for group, link in pairs({ AmiHeading = 'Title', AmiCode = 'String', AmiCodeDelimiter = 'Delimiter',
+  AmiListMarker = 'Statement', AmiQuote = 'Comment', AmiRule = 'PreProc' }) do
+  vim.cmd(('highlight default link %s %s'):format(group, link))
+end
+vim.cmd('highlight default AmiBold term=bold cterm=bold gui=bold')
+vim.cmd('highlight default AmiItalic term=italic cterm=italic gui=italic')
+
+local has_open_win_split = vim.fn.has('nvim-0.10') == 1
+
+local function set_opt(buf, name, value)
+  api.nvim_buf_set_option(buf, name, value)
+end
+
+--- The thread buffer for a document, created when needed.
+function M.buffer(name)
+  local uri = 'ami://' .. name
+  local existing = vim.fn.bufnr('^' .. vim.fn.escape(uri, '\\/.*$^~[]') .. '$')
+  if existing > 0 and api.nvim_buf_is_valid(existing) then
+    return existing
+  end
+  local buf = api.nvim_create_buf(false, true)
+  api.nvim_buf_set_name(buf, uri)
+  set_opt(buf, 'buftype', 'nofile')
+  set_opt(buf, 'bufhidden', 'hide')
+  set_opt(buf, 'swapfile', false)
+  set_opt(buf, 'undolevels', -1)
+  set_opt(buf, 'filetype', 'markdown')
+  set_opt(buf, 'syntax', 'OFF') -- highlighted by this module instead (see the top)
+  set_opt(buf, 'modifiable', false)
+  return buf
+end
+
+-- ---- highlighting: each line once, when it is complete ------------------------------------
+
+local add_hl = api.nvim_buf_add_highlight
+
+-- `code`, **bold** and *italic* spans of a line outside code blocks.
+local function inline(buf, row, line)
+  local i = 1
+  while true do
+    local s, e = line:find('`[^`]+`', i)
+    if not s then
+      break
+    end
+    add_hl(buf, hl_ns, 'AmiCode', row, s - 1, e)
+    i = e + 1
+  end
+  i = 1
+  while true do
+    local s, e = line:find('%*%*[^%s*][^*]-%*%*', i)
+    if not s then
+      break
+    end
+    add_hl(buf, hl_ns, 'AmiBold', row, s - 1, e)
+    i = e + 1
+  end
+  i = 1
+  while true do
+    local s, e = line:find('%f[*]%*[^%s*][^*]-%*', i)
+    if not s then
+      break
+    end
+    if line:sub(e + 1, e + 1) ~= '*' then
+      add_hl(buf, hl_ns, 'AmiItalic', row, s - 1, e)
+    end
+    i = e + 1
+  end
+end
+
+-- Highlights line (0-based row) of buf.  st.fence: the open code fence, if any; updated
+-- unless peek (the line is not complete yet: it will be highlighted again).
+local function highlight(buf, row, line, st, peek)
+  local fence = line:match('^%s*(```+)') or line:match('^%s*(~~~+)')
+  if st.fence then
+    if fence and fence:sub(1, 1) == st.fence:sub(1, 1) and #fence >= #st.fence then
+      add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1)
+      if not peek then
+        st.fence = nil
+      end
+    else
+      add_hl(buf, hl_ns, 'AmiCode', row, 0, -1)
+    end
+  elseif fence then
+    add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1)
+    if not peek then
+      st.fence = fence
+    end
+  elseif line:find('^#+%s') then
+    add_hl(buf, hl_ns, 'AmiHeading', row, 0, -1)
+  elseif line:find('^>') then
+    add_hl(buf, hl_ns, 'AmiQuote', row, 0, -1)
+  elseif line:find('^%s*[-*_]%s*[-*_]%s*[-*_][-*_%s]*$') then
+    add_hl(buf, hl_ns, 'AmiRule', row, 0, -1)
+  else
+    local s, e = line:find('^%s*[-*+]%s')
+    if not s then
+      s, e = line:find('^%s*%d+[.)]%s')
+    end
+    if s then
+      add_hl(buf, hl_ns, 'AmiListMarker', row, 0, e - 1)
+    end
+    inline(buf, row, line)
+  end
+end
+
+-- A line still being written is highlighted again with each piece while it is short.
+local PEEK_MAX = 3000
+
+local function size(cfg, total)
+  if cfg <= 1 then
+    return math.max(10, math.floor(total * cfg))
+  end
+  return math.floor(cfg)
+end
+
+local function window_options(win)
+  local wo = require('ami.config').get().sidebar
+  api.nvim_win_set_option(win, 'wrap', wo.wrap)
+  api.nvim_win_set_option(win, 'linebreak', true)
+  api.nvim_win_set_option(win, 'number', false)
+  api.nvim_win_set_option(win, 'relativenumber', false)
+  api.nvim_win_set_option(win, 'signcolumn', 'no')
+  api.nvim_win_set_option(win, 'foldcolumn', '0')
+  api.nvim_win_set_option(win, 'spell', false)
+  api.nvim_win_set_option(win, 'list', false)
+  local pos = wo.position
+  if pos == 'left' or pos == 'right' then
+    api.nvim_win_set_option(win, 'winfixwidth', true)
+  else
+    api.nvim_win_set_option(win, 'winfixheight', true)
+  end
+end
+
+--- A window of the current tab page showing an ami thread buffer, preferring buf's.
+local function find_window(buf)
+  local any
+  for _, win in ipairs(api.nvim_tabpage_list_wins(0)) do
+    local b = api.nvim_win_get_buf(win)
+    if b == buf then
+      return win
+    end
+    if not any and api.nvim_buf_get_name(b):sub(1, 6) == 'ami://' then
+      any = win
+    end
+  end
+  return any
+end
+
+--- Shows buf in the sidebar window of the current tab page, opening it if needed, without
+--- leaving the current window.  Returns the window.
+function M.show(buf)
+  local win = find_window(buf)
+  if win then
+    if api.nvim_win_get_buf(win) ~= buf then
+      api.nvim_win_set_buf(win, buf)
+    end
+    return win
+  end
+  local wo = require('ami.config').get().sidebar
+  local pos = wo.position
+  local vertical = pos == 'left' or pos == 'right'
+  local width = size(wo.width, vim.o.columns)
+  local height = size(wo.height, vim.o.lines)
+  if has_open_win_split then
+    win = api.nvim_open_win(buf, false, {
+      split = pos == 'top' and 'above' or pos == 'bottom' and 'below' or pos,
+      win = -1,
+      width = vertical and width or nil,
+      height = (not vertical) and height or nil,
+    })
+  else
+    -- Neovim 0.7-0.9: split inside nvim_win_call, which puts the focus back afterwards.
+    local cur = api.nvim_get_current_win()
+    local mods = ({ right = 'botright vertical', left = 'topleft vertical', top = 'topleft', bottom = 'botright' })[pos]
+    api.nvim_win_call(cur, function()
+      vim.cmd(('noautocmd %s %dsplit'):format(mods, vertical and width or height))
+      win = api.nvim_get_current_win()
+      api.nvim_win_set_buf(win, buf)
+    end)
+    if api.nvim_get_current_win() ~= cur and api.nvim_win_is_valid(cur) then
+      api.nvim_set_current_win(cur)
+    end
+  end
+  window_options(win)
+  -- A new sidebar starts at the end, so it follows the text (see followers()).
+  api.nvim_win_set_cursor(win, { api.nvim_buf_line_count(buf), 0 })
+  return win
+end
+
+--- Runs fn with buf writable.
+local function edit(buf, fn)
+  set_opt(buf, 'modifiable', true)
+  local ok, err = pcall(fn)
+  set_opt(buf, 'modifiable', false)
+  if not ok then
+    error(err)
+  end
+end
+
+-- Windows on buf whose cursor is on its last line: they follow the end.
+local function followers(buf)
+  local last = api.nvim_buf_line_count(buf)
+  local res = {}
+  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
+    if api.nvim_win_get_cursor(win)[1] >= last then
+      res[#res + 1] = win
+    end
+  end
+  return res
+end
+
+local function follow(buf, wins)
+  if #wins == 0 then
+    return
+  end
+  local last = api.nvim_buf_line_count(buf)
+  for _, win in ipairs(wins) do
+    if api.nvim_win_is_valid(win) then
+      api.nvim_win_set_cursor(win, { last, 0 })
+    end
+  end
+end
+
+--- Appends whole lines at the end of buf; returns the 0-based row of the first one.
+function M.append_lines(buf, lines)
+  local wins = followers(buf)
+  local first
+  edit(buf, function()
+    local count = api.nvim_buf_line_count(buf)
+    local empty = count == 1 and api.nvim_buf_get_lines(buf, 0, 1, false)[1] == ''
+    if empty then
+      api.nvim_buf_set_lines(buf, 0, 1, false, lines)
+      first = 0
+    else
+      api.nvim_buf_set_lines(buf, -1, -1, false, lines)
+      first = count
+    end
+  end)
+  local st = {}
+  for i, line in ipairs(lines) do
+    highlight(buf, first + i - 1, line, st)
+  end
+  follow(buf, wins)
+  return first
+end
+
+--- Opens an answer region: header lines, a blank, the (empty) body and a separator.
+--- Returns { buf, head, tail } where head/tail are extmark ids.
+function M.open_region(buf, header)
+  local lines = vim.list_extend({}, header)
+  table.insert(lines, '')
+  table.insert(lines, '') -- the body
+  table.insert(lines, '') -- the separator
+  local first = M.append_lines(buf, lines)
+  local body = first + #header + 1
+  local head = api.nvim_buf_set_extmark(buf, ns, first, 0, {})
+  local start = api.nvim_buf_set_extmark(buf, ns, body, 0, { right_gravity = false })
+  local tail = api.nvim_buf_set_extmark(buf, ns, body, 0, { right_gravity = true })
+  return { buf = buf, head = head, start = start, tail = tail, hl = {} }
+end
+
+--- Inserts text (may hold newlines) at the end of a region's body.
+function M.insert(region, text)
+  local buf = region.buf
+  if not api.nvim_buf_is_valid(buf) then
+    return
+  end
+  local pos = api.nvim_buf_get_extmark_by_id(buf, ns, region.tail, {})
+  local row, col = pos[1], pos[2]
+  if not row then
+    return
+  end
+  local wins = followers(buf)
+  local lines = vim.split(text, '\n', { plain = true })
+  edit(buf, function()
+    api.nvim_buf_set_text(buf, row, col, row, col, lines)
+  end)
+  -- Lines row .. row + #lines - 2 are complete now: highlight them for good.  The first one
+  -- began before this piece: read it back (once per line, when it ends).
+  local st = region.hl
+  local n = #lines
+  if n > 1 then
+    api.nvim_buf_clear_namespace(buf, hl_ns, row, row + 1)
+    highlight(buf, row, api.nvim_buf_get_lines(buf, row, row + 1, false)[1], st)
+    for i = 2, n - 1 do
+      highlight(buf, row + i - 1, lines[i], st)
+    end
+  end
+  -- The line being written: highlighted again with each piece while it is short.
+  local last = row + n - 1
+  local len = (n > 1 and 0 or col) + #lines[n]
+  if len > 0 and len <= PEEK_MAX then
+    api.nvim_buf_clear_namespace(buf, hl_ns, last, last + 1)
+    local line = n > 1 and lines[n] or api.nvim_buf_get_lines(buf, last, last + 1, false)[1]
+    highlight(buf, last, line, st, true)
+  end
+  follow(buf, wins)
+end
+
+--- Replaces the header line at offset i (0-based) of a region.
+function M.set_header_line(region, i, line)
+  local buf = region.buf
+  if not api.nvim_buf_is_valid(buf) then
+    return
+  end
+  local pos = api.nvim_buf_get_extmark_by_id(buf, ns, region.head, {})
+  if not pos[1] then
+    return
+  end
+  edit(buf, function()
+    api.nvim_buf_set_lines(buf, pos[1] + i, pos[1] + i + 1, false, { line })
+  end)
+  api.nvim_buf_clear_namespace(buf, hl_ns, pos[1] + i, pos[1] + i + 1)
+  highlight(buf, pos[1] + i, line, {})
+end
+
+--- The 1-based line range of a region's body (start, end), or nil.
+function M.body_range(region)
+  local buf = region.buf
+  local s = api.nvim_buf_get_extmark_by_id(buf, ns, region.start, {})
+  local t = api.nvim_buf_get_extmark_by_id(buf, ns, region.tail, {})
+  if not s[1] or not t[1] then
+    return nil
+  end
+  return s[1] + 1, t[1] + 1
+end
+
+return M

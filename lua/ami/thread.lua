@@ -1,0 +1,307 @@
+-- ami.thread: one thread per document, its turns, and the answers streaming into it.
+--
+-- A turn keeps everything it was asked with (the document as it was, the passage, the
+-- question) and the answer it got, so a follow-up sends the earlier turns back and the engine
+-- keeps no state between requests: a restarted engine loses nothing.
+local M = {}
+
+local api = vim.api
+local sidebar = require('ami.sidebar')
+
+local threads = {} -- document buffer -> thread
+local by_sidebar = {} -- sidebar buffer -> thread
+local answers = {} -- request id -> answer
+local running = 0
+
+M.default_question = 'Is this passage clear and explicit? How could its wording improve?'
+
+local function now_hm()
+  return os.date('%H:%M')
+end
+
+local function doc_name(buf)
+  local name = api.nvim_buf_get_name(buf)
+  if name == '' then
+    return '[No Name]', nil
+  end
+  return vim.fn.fnamemodify(name, ':~:.'), vim.fn.fnamemodify(name, ':p')
+end
+
+--- The thread of a document buffer (or of the document behind a sidebar buffer).
+function M.get(buf, create)
+  buf = (buf == nil or buf == 0) and api.nvim_get_current_buf() or buf
+  if by_sidebar[buf] then
+    return by_sidebar[buf]
+  end
+  local t = threads[buf]
+  if t or not create then
+    return t
+  end
+  local name, path = doc_name(buf)
+  local sb = sidebar.buffer(path or ('[No Name]/' .. buf))
+  t = { doc = buf, name = name, path = path, buf = sb, turns = {}, id = tostring(buf) .. '-' .. os.time() }
+  threads[buf] = t
+  by_sidebar[sb] = t
+  sidebar.append_lines(sb, { '# ami · ' .. name, '' })
+  require('ami.cost').watch(buf, path)
+  return t
+end
+
+--- True when buf is a thread (sidebar) buffer.
+function M.is_sidebar(buf)
+  return by_sidebar[buf] ~= nil
+end
+
+local function header_for(turn, model)
+  local lines = {}
+  if turn.kind == 'critique' then
+    local range = turn.line_start == turn.line_end and ('line ' .. turn.line_start)
+      or ('lines %d–%d'):format(turn.line_start, turn.line_end)
+    table.insert(lines, ('## Critique · %s, %s'):format(turn.path or '[No Name]', range))
+    table.insert(lines, '> ' .. (turn.question or M.default_question):gsub('\n', ' '))
+  elseif turn.kind == 'explain' then
+    table.insert(lines, ('## Explain · “%s”'):format(turn.name))
+  else
+    table.insert(lines, turn.followup and '## Follow-up' or '## Question')
+    table.insert(lines, '> ' .. turn.question:gsub('\n', ' '))
+  end
+  table.insert(lines, ('*%s · %s*'):format(model, now_hm()))
+  return lines
+end
+
+local function notify(msg, level)
+  vim.notify('ami: ' .. msg, level or vim.log.levels.INFO)
+end
+
+local function turn_payload(turn, answer)
+  return {
+    kind = turn.kind,
+    document = turn.document,
+    path = turn.path,
+    line_start = turn.line_start,
+    line_end = turn.line_end,
+    question = turn.question,
+    name = turn.name,
+    answer = answer,
+  }
+end
+
+--- Asks a new question in thread t.  turn: { kind, document, path, line_start, line_end,
+--- question, name, followup }.  Opens the sidebar without taking the focus.
+function M.ask(t, turn, opts)
+  opts = opts or {}
+  local cfg = require('ami.config').get()
+  local model = opts.model or cfg.model
+  local payload = {}
+  for _, earlier in ipairs(t.turns) do
+    table.insert(payload, turn_payload(earlier, earlier.answer_text()))
+  end
+  table.insert(payload, turn_payload(turn, nil))
+  sidebar.show(t.buf)
+  local region = sidebar.open_region(t.buf, header_for(turn, model))
+  local answer = {
+    thread = t,
+    turn = turn,
+    region = region,
+    chunks = {},
+    status = 'running',
+    model = model,
+    started = os.time(),
+  }
+  turn.answer_text = function()
+    return table.concat(answer.chunks)
+  end
+  table.insert(t.turns, turn)
+  local res, err = require('ami.host').request('start', {
+    command = turn.followup and 'followup' or turn.kind,
+    turns = payload,
+    model = opts.model,
+    document = t.path,
+    thread = t.id,
+  })
+  if not res then
+    answer.status = 'error'
+    sidebar.insert(region, '**⚠ ' .. tostring(err):gsub('^ami: ', '') .. '**')
+    notify(tostring(err):gsub('^ami: ', ''), vim.log.levels.ERROR)
+    return nil
+  end
+  answer.id = res.id
+  answers[res.id] = answer
+  running = running + 1
+  return answer
+end
+
+--- Ids of the answers still streaming in thread t.
+function M.running_ids(t)
+  local ids = {}
+  for id, a in pairs(answers) do
+    if a.thread == t and a.status == 'running' then
+      table.insert(ids, id)
+    end
+  end
+  return ids
+end
+
+function M.running_count()
+  return running
+end
+
+--- The answer whose body contains line lnum (1-based) of sidebar buffer buf.
+function M.answer_at(buf, lnum)
+  local t = by_sidebar[buf]
+  if not t then
+    return nil
+  end
+  for _, a in pairs(M.all_answers(t)) do
+    local s, e = sidebar.body_range(a.region)
+    if s and lnum >= s and lnum <= e then
+      return a
+    end
+  end
+end
+
+--- Every answer of thread t, finished or not.
+function M.all_answers(t)
+  t.finished = t.finished or {}
+  local res = {}
+  for _, a in pairs(answers) do
+    if a.thread == t then
+      table.insert(res, a)
+    end
+  end
+  for _, a in ipairs(t.finished) do
+    table.insert(res, a)
+  end
+  return res
+end
+
+-- ---- events from the engine ---------------------------------------------------------------
+
+local function footer(ev, answer)
+  local cost = require('ami.cost')
+  local parts = { answer.model_answered or ev.model_answered or answer.model }
+  local est = ev.tokens_estimated and '~' or ''
+  if ev.prompt_tokens and ev.prompt_tokens >= 0 then
+    table.insert(parts, ('%s%s in · %s%s out'):format(est, cost.format_int(ev.prompt_tokens), est,
+      cost.format_int(ev.completion_tokens)))
+  end
+  table.insert(parts, cost.format_usd(ev.cost_usd, ev.cost_source))
+  if ev.co2e_g and ev.co2e_g >= 0 then
+    table.insert(parts, cost.format_co2(ev.co2e_g))
+  end
+  if ev.duration_ms and ev.duration_ms >= 0 then
+    table.insert(parts, ('%.1f s'):format(ev.duration_ms / 1000))
+  end
+  return '*— ' .. table.concat(parts, ' · ') .. '*'
+end
+
+local handlers = {}
+
+function handlers.start(ev)
+  local a = answers[ev.id]
+  if not a then
+    return
+  end
+  if ev.note then
+    sidebar.insert(a.region, '*' .. ev.note .. '*\n\n')
+    a.note_inserted = true
+  end
+end
+
+function handlers.retry(ev)
+  local a = answers[ev.id]
+  if a then
+    notify(ev.message, vim.log.levels.WARN)
+  end
+end
+
+function handlers.model(ev)
+  local a = answers[ev.id]
+  if a then
+    a.model_answered = ev.model
+  end
+end
+
+function handlers.notice(ev)
+  notify(ev.message, vim.log.levels.WARN)
+end
+
+function handlers.delta(ev)
+  local a = answers[ev.id]
+  if not a then
+    return
+  end
+  local chunks = a.chunks
+  chunks[#chunks + 1] = ev.text
+  sidebar.insert(a.region, ev.text)
+end
+
+local status_words = {
+  error = 'error',
+  interrupted = 'interrupted',
+  cancelled = 'stopped',
+  refused = 'refused',
+}
+
+local function finish(a, ev)
+  answers[a.id] = nil
+  running = running - 1
+  a.status = ev.status
+  a.model_answered = ev.model_answered or a.model_answered
+  a.ended = os.time()
+  local t = a.thread
+  t.finished = t.finished or {}
+  table.insert(t.finished, a)
+  local text = ''
+  if #a.chunks > 0 and not a.chunks[#a.chunks]:match('\n$') then
+    text = '\n'
+  end
+  local word = status_words[ev.status]
+  if word then
+    local msg = ev.message or word
+    local partial = #a.chunks > 0 and ev.status ~= 'error' and ' (partial answer kept)' or ''
+    text = text .. ('\n**⚠ %s: %s%s**\n'):format(word, msg, partial:find(msg, 1, true) and '' or partial)
+  end
+  if ev.status ~= 'refused' and ev.status ~= 'error' or (ev.prompt_tokens and ev.prompt_tokens > 0) then
+    text = text .. '\n' .. footer(ev, a)
+  end
+  sidebar.insert(a.region, text)
+  require('ami.cost').add(t.doc, ev)
+  if word and not ev.quiet then
+    local level = ev.status == 'cancelled' and vim.log.levels.INFO or vim.log.levels.ERROR
+    notify(ev.message or word, level)
+  end
+end
+
+function handlers.done(ev)
+  local a = answers[ev.id]
+  if a then
+    finish(a, ev)
+  end
+end
+
+function handlers.host_exit(ev)
+  for _, a in pairs(answers) do
+    finish(a, {
+      status = 'interrupted',
+      message = 'the engine process stopped; the answer is incomplete',
+      cost_source = 'unknown',
+      quiet = true,
+    })
+  end
+  return ev
+end
+
+local registered = false
+function M.register()
+  if registered then
+    return
+  end
+  registered = true
+  local host = require('ami.host')
+  for kind, fn in pairs(handlers) do
+    host.on(kind, fn)
+  end
+end
+
+return M

@@ -1,0 +1,33 @@
+-- ami: registers the user commands.  Nothing else happens at start-up: each command loads
+-- its module when it runs, and the engine process starts on first use.
+if vim.g.loaded_ami then
+  return
+end
+vim.g.loaded_ami = true
+
+if vim.fn.has('nvim-0.7') ~= 1 then
+  vim.api.nvim_echo({ { 'ami needs Neovim 0.7 or newer', 'ErrorMsg' } }, true, {})
+  return
+end
+
+local function cmd(name, fn, opts)
+  opts.force = true
+  vim.api.nvim_create_user_command(name, function(o)
+    require('ami.commands')[fn](o)
+  end, opts)
+end
+
+cmd('Critique', 'critique', { range = true, nargs = '*',
+  desc = 'ami: ask an expert friend about the selected passage (the whole document goes along)' })
+cmd('Explain', 'explain', { range = true, nargs = '*',
+  desc = 'ami: where a project or product name comes from' })
+cmd('AmiAsk', 'ask', { nargs = '+', desc = 'ami: a follow-up question in this document\'s thread' })
+cmd('AmiStop', 'stop', { nargs = 0, desc = 'ami: stop the answers running for this document' })
+cmd('AmiModel', 'model', { nargs = '?', desc = 'ami: show or switch the model',
+  complete = function(arglead)
+    return require('ami.commands').complete_model(arglead)
+  end })
+cmd('AmiQuote', 'quote', { range = true, nargs = 0,
+  desc = 'ami: quote the selected answer lines into the document, naming the model' })
+cmd('AmiUsage', 'usage', { nargs = 0, desc = 'ami: what ami cost this month and before' })
+cmd('AmiStatus', 'status', { nargs = 0, desc = 'ami: engine, provider, model and API key status' })

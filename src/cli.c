@@ -1,0 +1,831 @@
+/* cli: the shell subcommands.  See include/ami/cli.h.
+ *
+ * ask, critique and explain share one runner: parse the common flags over the config file,
+ * build the turn, start one request on an engine whose sink is stdout, run the loop, and map
+ * the end to an exit status.  Input files and standard input are read before the loop starts.
+ */
+#include "ami/cli.h"
+
+#include "ami/buf.h"
+#include "ami/config.h"
+#include "ami/cost.h"
+#include "ami/engine.h"
+#include "ami/http.h"
+#include "ami/log.h"
+#include "ami/prompt.h"
+#include "ami/request.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- config -------------------------------------------------------------------------------- */
+
+static void config_usage(FILE *out) {
+    fprintf(out, "usage: ami config [--defaults | --path | --check [FILE]]\n"
+                 "  --defaults   print the default settings as JSON\n"
+                 "  --path       print the path of the config file ami reads\n"
+                 "  --check      validate the config file (or FILE) and say what is wrong\n");
+}
+
+int cli_config(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        config_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EUSAGE : CLI_OK;
+    }
+    if (strcmp(argv[1], "--defaults") == 0) {
+        char *json = config_defaults_json();
+        if (!json)
+            return 1;
+        printf("%s\n", json);
+        free(json);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--path") == 0) {
+        char *path = config_default_path();
+        printf("%s\n", path ? path : "");
+        free(path);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--check") == 0) {
+        char *path = argc > 2 ? strdup(argv[2]) : config_default_path();
+        ami_config c;
+        char err[512];
+        if (!path || config_init(&c) != 0) {
+            free(path);
+            fprintf(stderr, "ami: out of memory\n");
+            return 1;
+        }
+        int rc = config_load_file(&c, path, argc <= 2, err, sizeof err);
+        if (rc < 0)
+            fprintf(stderr, "ami: %s\n", err);
+        else if (rc == 1)
+            printf("%s: no config file (defaults apply)\n", path);
+        else
+            printf("%s: ok\n", path);
+        if (rc == 0 && c.file_has_key && c.file_too_open)
+            fprintf(stderr,
+                    "ami: warning: %s holds an API key and is readable by other users; run "
+                    "chmod 600 %s\n",
+                    path, path);
+        config_free(&c);
+        free(path);
+        return rc < 0 ? CLI_EUSAGE : CLI_OK;
+    }
+    fprintf(stderr, "ami: config: unknown option '%s'\n", argv[1]);
+    config_usage(stderr);
+    return CLI_EUSAGE;
+}
+
+/* ---- the common runner ---------------------------------------------------------------------- */
+
+typedef struct run {
+    uv_loop_t *loop;
+    engine *eng;
+    request *req;
+    int json;
+    int exit_code;
+    int ended;
+    int interrupted_by_signal;
+    uv_signal_t sigint, sigterm;
+    size_t printed;   /* text bytes written */
+    int last_newline; /* the text printed so far ends with a newline */
+    int quiet;
+} run;
+
+static void print_json(cJSON *o) {
+    char *s = cJSON_PrintUnformatted(o);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    fflush(stdout);
+    cJSON_Delete(o);
+}
+
+static void sink_begin(void *ud) {
+    (void)ud;
+}
+
+static void sink_text(void *ud, void *answer, const char *text, size_t len) {
+    (void)answer;
+    run *R = ud;
+    if (R->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "delta");
+        char *copy = strndup(text, len);
+        cJSON_AddStringToObject(o, "text", copy ? copy : "");
+        free(copy);
+        print_json(o);
+    } else {
+        fwrite(text, 1, len, stdout);
+    }
+    R->printed += len;
+    R->last_newline = text[len - 1] == '\n';
+}
+
+static void sink_end(void *ud) {
+    (void)ud;
+    fflush(stdout);
+}
+
+static int exit_for(request_state s, const char *kind) {
+    /* A missing key, a bad setting or bad input is the user's to fix, like a bad flag. */
+    if (s == REQUEST_ERROR && kind &&
+        (strcmp(kind, "key") == 0 || strcmp(kind, "config") == 0 || strcmp(kind, "input") == 0))
+        return CLI_EUSAGE;
+    switch (s) {
+    case REQUEST_DONE:
+        return CLI_OK;
+    case REQUEST_REFUSED:
+        return CLI_EBUDGET;
+    case REQUEST_CANCELLED:
+        return CLI_EINT;
+    case REQUEST_INTERRUPTED:
+        return CLI_ECUT;
+    default:
+        return CLI_EPROVIDER;
+    }
+}
+
+static void summary(const request_result *res) {
+    char cost[64], tin[32], tout[32], co2[64] = "";
+    cost_format(res->cost_usd, res->cost_source, cost, sizeof cost);
+    snprintf(tin, sizeof tin, "%s%ld", res->tokens_estimated ? "~" : "", res->prompt_tokens);
+    snprintf(tout, sizeof tout, "%s%ld", res->tokens_estimated ? "~" : "", res->completion_tokens);
+    if (res->co2e_g >= 0) {
+        char c[48];
+        cost_format_carbon(res->co2e_g, c, sizeof c);
+        snprintf(co2, sizeof co2, " · %s", c);
+    }
+    const char *model = res->model_answered ? res->model_answered : res->model;
+    fprintf(stderr, "ami: %s via %s · %s in · %s out · %s%s\n", model, res->provider, tin, tout,
+            cost, co2);
+}
+
+static void sink_event(void *ud, request *r, const request_event *ev) {
+    (void)r;
+    run *R = ud;
+    switch (ev->type) {
+    case REQUEST_EV_START:
+        if (ev->note)
+            fprintf(stderr, "ami: %s\n", ev->note);
+        return;
+    case REQUEST_EV_RETRY:
+    case REQUEST_EV_NOTICE:
+        fprintf(stderr, "ami: %s\n", ev->message);
+        return;
+    case REQUEST_EV_MODEL:
+        return;
+    case REQUEST_EV_DONE:
+        break;
+    }
+    const request_result *res = ev->result;
+    R->ended = 1;
+    R->exit_code = exit_for(res->state, res->error_kind);
+    if (R->interrupted_by_signal)
+        R->exit_code = CLI_EINT;
+    if (!R->json && R->printed && !R->last_newline)
+        fputc('\n', stdout);
+    fflush(stdout);
+    if (R->json) {
+        cJSON *o = cJSON_CreateObject();
+        if (res->state == REQUEST_DONE) {
+            cJSON_AddStringToObject(o, "type", "done");
+            cJSON_AddStringToObject(o, "model",
+                                    res->model_answered ? res->model_answered : res->model);
+            cJSON_AddStringToObject(o, "model_requested", res->model);
+            cJSON_AddStringToObject(o, "provider", res->provider);
+            if (res->finish_reason)
+                cJSON_AddStringToObject(o, "finish_reason", res->finish_reason);
+            else
+                cJSON_AddNullToObject(o, "finish_reason");
+            cJSON *u = cJSON_AddObjectToObject(o, "usage");
+            cJSON_AddNumberToObject(u, "prompt_tokens", (double)res->prompt_tokens);
+            cJSON_AddNumberToObject(u, "completion_tokens", (double)res->completion_tokens);
+            if (res->cost_source == COST_UNKNOWN)
+                cJSON_AddNullToObject(u, "cost_usd");
+            else
+                cJSON_AddNumberToObject(u, "cost_usd", res->cost_usd);
+            cJSON_AddStringToObject(u, "cost_source",
+                                    cost_source_name((cost_source)res->cost_source));
+            if (res->co2e_g >= 0)
+                cJSON_AddNumberToObject(u, "co2e_g", res->co2e_g);
+        } else {
+            cJSON_AddStringToObject(o, "type", "error");
+            cJSON_AddStringToObject(o, "kind", res->error_kind ? res->error_kind : "error");
+            cJSON_AddStringToObject(o, "status", request_state_name(res->state));
+            if (res->http_status)
+                cJSON_AddNumberToObject(o, "http_status", (double)res->http_status);
+            else
+                cJSON_AddNullToObject(o, "http_status");
+            cJSON_AddStringToObject(o, "message", res->message ? res->message : "");
+            cJSON_AddBoolToObject(o, "partial", res->text_bytes > 0);
+        }
+        print_json(o);
+    }
+    if (res->state != REQUEST_DONE && res->message)
+        fprintf(stderr, "ami: %s\n", res->message);
+    /* OpenAI-style providers say "length", Anthropic says "max_tokens". */
+    if (res->state == REQUEST_DONE && res->finish_reason &&
+        (strcmp(res->finish_reason, "length") == 0 ||
+         strcmp(res->finish_reason, "max_tokens") == 0))
+        fprintf(stderr, "ami: the answer stopped at max_tokens (%s)\n", "raise --max-tokens");
+    if (!R->quiet && (res->state == REQUEST_DONE || res->text_bytes))
+        summary(res);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+    (void)signum;
+    run *R = s->data;
+    R->interrupted_by_signal = 1;
+    if (R->req && !R->ended)
+        request_cancel(R->req, "interrupted (SIGINT)");
+}
+
+static void on_engine_closed(void *ud) {
+    run *R = ud;
+    uv_signal_stop(&R->sigint);
+    uv_signal_stop(&R->sigterm);
+    uv_close((uv_handle_t *)&R->sigint, NULL);
+    uv_close((uv_handle_t *)&R->sigterm, NULL);
+}
+
+static void on_idle_check(uv_check_t *c) {
+    run *R = c->data;
+    if (R->ended && R->eng) {
+        engine *e = R->eng;
+        R->eng = NULL;
+        uv_check_stop(c);
+        uv_close((uv_handle_t *)c, NULL);
+        engine_close(e, on_engine_closed, R);
+    }
+}
+
+/* Options shared by ask, critique and explain. */
+typedef struct opts {
+    const char *provider, *model, *base_url, *system, *file, *lines;
+    long max_tokens;
+    int json, no_ledger, help;
+    buf question;
+} opts;
+
+static const char common_help[] =
+    "  --provider P      openrouter (default), openai, mistral, scaleway, ollama,\n"
+    "                    openai-compatible, anthropic, or one defined in the config\n"
+    "  --model M         the model id (default from the config)\n"
+    "  --base-url URL    the provider's API base URL\n"
+    "  --system TEXT     replace ami's system prompt\n"
+    "  --max-tokens N    the most the answer may use\n"
+    "  --json            one JSON object per line on stdout (delta, then done or error)\n"
+    "  --no-ledger       do not record this request in the usage ledger\n"
+    "Exit status: 0 done, 2 usage or configuration error, 3 provider error, 4 the stream was\n"
+    "cut off, 5 refused by the budget, 130 interrupted.\n";
+
+/* Parses argv[1..]; positional words go to the question. Returns 0 or CLI_EUSAGE. */
+static int parse_opts(int argc, char **argv, opts *o, int takes_file, int takes_lines) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = 1;
+            return 0;
+        }
+        if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+            continue;
+        }
+        if (strcmp(a, "--no-ledger") == 0) {
+            o->no_ledger = 1;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            for (i++; i < argc; i++)
+                buf_printf(&o->question, "%s%s", o->question.len ? " " : "", argv[i]);
+            break;
+        }
+        const char **slot = NULL;
+        if (strcmp(a, "--provider") == 0)
+            slot = &o->provider;
+        else if (strcmp(a, "--model") == 0)
+            slot = &o->model;
+        else if (strcmp(a, "--base-url") == 0)
+            slot = &o->base_url;
+        else if (strcmp(a, "--system") == 0)
+            slot = &o->system;
+        else if (takes_file && strcmp(a, "--file") == 0)
+            slot = &o->file;
+        else if (takes_lines && strcmp(a, "--lines") == 0)
+            slot = &o->lines;
+        if (slot) {
+            if (!v) {
+                fprintf(stderr, "ami: %s needs a value\n", a);
+                return CLI_EUSAGE;
+            }
+            *slot = v;
+            i++;
+            continue;
+        }
+        if (strcmp(a, "--max-tokens") == 0) {
+            char *end;
+            long n = v ? strtol(v, &end, 10) : 0;
+            if (!v || *end || n <= 0) {
+                fprintf(stderr, "ami: --max-tokens needs a positive whole number\n");
+                return CLI_EUSAGE;
+            }
+            o->max_tokens = n;
+            i++;
+            continue;
+        }
+        if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "ami: unknown option %s (see --help)\n", a);
+            return CLI_EUSAGE;
+        }
+        buf_printf(&o->question, "%s%s", o->question.len ? " " : "", a);
+    }
+    return 0;
+}
+
+/* Reads a whole file ("-": standard input).  Returns 0 or -1 with err set. */
+static int read_all(const char *path, buf *out, char *err, size_t errlen) {
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (buf_append(out, chunk, n) != 0) {
+            snprintf(err, errlen, "%s is too large to read", path);
+            if (f != stdin)
+                fclose(f);
+            return -1;
+        }
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        snprintf(err, errlen, "cannot read %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* Loads the config file and applies the flags. */
+static int load_config(const opts *o, ami_config *cfg) {
+    char err[768];
+    if (config_init(cfg) != 0) {
+        fprintf(stderr, "ami: out of memory\n");
+        return CLI_EUSAGE;
+    }
+    char *path = config_default_path();
+    if (path && config_load_file(cfg, path, 1, err, sizeof err) < 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        free(path);
+        config_free(cfg);
+        return CLI_EUSAGE;
+    }
+    if (cfg->file_has_key && cfg->file_too_open)
+        fprintf(stderr,
+                "ami: warning: %s holds an API key and is readable by other users; run chmod "
+                "600 %s\n",
+                path, path);
+    free(path);
+    cJSON *over = cJSON_CreateObject();
+    if (o->provider)
+        cJSON_AddStringToObject(over, "provider", o->provider);
+    if (o->model)
+        cJSON_AddStringToObject(over, "model", o->model);
+    if (o->max_tokens > 0)
+        cJSON_AddNumberToObject(over, "max_tokens", (double)o->max_tokens);
+    if (o->base_url) {
+        cJSON *ps = cJSON_AddObjectToObject(over, "providers");
+        cJSON *p = cJSON_AddObjectToObject(ps, o->provider ? o->provider : cfg->provider);
+        cJSON_AddStringToObject(p, "base_url", o->base_url);
+    }
+    if (o->no_ledger) {
+        cJSON *l = cJSON_AddObjectToObject(over, "ledger");
+        cJSON_AddFalseToObject(l, "enabled");
+    }
+    int rc = config_apply_json(cfg, over, err, sizeof err);
+    cJSON_Delete(over);
+    if (rc != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        config_free(cfg);
+        return CLI_EUSAGE;
+    }
+    return 0;
+}
+
+static int run_request(const char *command, const opts *o, const prompt_turn *turn,
+                       const char *document_path) {
+    ami_config cfg;
+    int rc = load_config(o, &cfg);
+    if (rc)
+        return rc;
+    if (http_global_init() != 0) {
+        config_free(&cfg);
+        fprintf(stderr, "ami: cannot initialise libcurl\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    run R;
+    memset(&R, 0, sizeof R);
+    R.loop = uv_default_loop();
+    R.json = o->json;
+    R.exit_code = CLI_EPROVIDER;
+    static const engine_sink sink = {{sink_begin, sink_text, sink_end}, sink_event};
+    R.eng = engine_new(R.loop, "cli", &cfg, &sink, &R);
+    if (!R.eng) {
+        config_free(&cfg);
+        fprintf(stderr, "ami: out of memory\n");
+        return 1;
+    }
+    uv_signal_init(R.loop, &R.sigint);
+    uv_signal_init(R.loop, &R.sigterm);
+    R.sigint.data = R.sigterm.data = &R;
+    uv_signal_start(&R.sigint, on_signal, SIGINT);
+    uv_signal_start(&R.sigterm, on_signal, SIGTERM);
+    uv_check_t check;
+    uv_check_init(R.loop, &check);
+    check.data = &R;
+    uv_check_start(&check, on_idle_check);
+    request_params rp;
+    memset(&rp, 0, sizeof rp);
+    rp.command = command;
+    rp.turns = turn;
+    rp.n_turns = 1;
+    rp.system = o->system;
+    rp.document = document_path;
+    rp.no_ledger = o->no_ledger;
+    R.req = request_start(R.eng, &rp, NULL);
+    if (!R.req) {
+        R.ended = 1;
+        R.exit_code = 1;
+        fprintf(stderr, "ami: out of memory\n");
+    }
+    uv_run(R.loop, UV_RUN_DEFAULT);
+    uv_loop_close(R.loop);
+    http_global_cleanup();
+    secret_clear();
+    return R.exit_code;
+}
+
+/* ---- ask ------------------------------------------------------------------------------------- */
+
+int cli_ask(int argc, char **argv) {
+    opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_opts(argc, argv, &o, 0, 0);
+    if (rc || o.help) {
+        FILE *out = o.help ? stdout : stderr;
+        fprintf(out,
+                "usage: ami ask [OPTIONS] [QUESTION...]\n"
+                "Asks a question; standard input, when it is not a terminal, goes along as\n"
+                "context.  The answer streams to stdout; a summary goes to stderr.\n%s",
+                common_help);
+        buf_free(&o.question);
+        return rc ? rc : CLI_OK;
+    }
+    buf context = {0};
+    char err[512];
+    if (!isatty(0) && read_all("-", &context, err, sizeof err) != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        buf_free(&o.question);
+        return CLI_EUSAGE;
+    }
+    if (o.question.len == 0 && context.len == 0) {
+        fprintf(stderr, "ami: ask: no question (give it as arguments, or text on standard "
+                        "input)\n");
+        buf_free(&o.question);
+        buf_free(&context);
+        return CLI_EUSAGE;
+    }
+    prompt_turn t;
+    memset(&t, 0, sizeof t);
+    t.kind = PROMPT_ASK;
+    if (o.question.len) {
+        t.question = o.question.data;
+        t.document = context.data;
+        t.document_len = context.len;
+    } else {
+        t.question = context.data; /* the input is the question */
+    }
+    rc = run_request("ask", &o, &t, NULL);
+    buf_free(&o.question);
+    buf_free(&context);
+    return rc;
+}
+
+/* ---- critique ----------------------------------------------------------------------------------
+ */
+
+static int parse_lines(const char *s, long *a, long *b) {
+    char *end;
+    *a = strtol(s, &end, 10);
+    if (end == s || *a < 1)
+        return -1;
+    if (*end == '\0') {
+        *b = *a;
+        return 0;
+    }
+    if (*end != '-' && *end != ',' && *end != ':')
+        return -1;
+    const char *rest = end + 1;
+    *b = strtol(rest, &end, 10);
+    if (end == rest || *end || *b < *a)
+        return -1;
+    return 0;
+}
+
+int cli_critique(int argc, char **argv) {
+    opts o;
+    memset(&o, 0, sizeof o);
+    /* The first positional argument is the file. */
+    const char *file = NULL;
+    int shifted = 0;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
+            int is_value = i > 1 && argv[i - 1][0] == '-' && argv[i - 1][1] == '-' &&
+                           strcmp(argv[i - 1], "--json") && strcmp(argv[i - 1], "--no-ledger");
+            if (!is_value) {
+                file = argv[i];
+                memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof *argv);
+                argc--;
+                shifted = 1;
+                break;
+            }
+        }
+    }
+    (void)shifted;
+    int rc = parse_opts(argc, argv, &o, 0, 1);
+    if (rc || o.help || !file) {
+        FILE *out = o.help ? stdout : stderr;
+        fprintf(out,
+                "usage: ami critique FILE [--lines A-B] [OPTIONS] [QUESTION...]\n"
+                "Asks an expert friend about lines A-B of FILE (all of it by default),\n"
+                "with the whole file as context.  FILE - reads standard input.\n%s",
+                common_help);
+        buf_free(&o.question);
+        return o.help && !rc ? CLI_OK : CLI_EUSAGE;
+    }
+    buf doc = {0};
+    char err[512];
+    if (read_all(file, &doc, err, sizeof err) != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        buf_free(&o.question);
+        return CLI_EUSAGE;
+    }
+    prompt_turn t;
+    memset(&t, 0, sizeof t);
+    t.kind = PROMPT_CRITIQUE;
+    t.document = doc.data;
+    t.document_len = doc.len;
+    t.path = strcmp(file, "-") == 0 ? "standard input" : file;
+    t.question = o.question.len ? o.question.data : NULL;
+    if (o.lines) {
+        if (parse_lines(o.lines, &t.line_start, &t.line_end) != 0) {
+            fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
+            buf_free(&doc);
+            buf_free(&o.question);
+            return CLI_EUSAGE;
+        }
+    } else {
+        t.line_start = 1;
+        t.line_end = prompt_count_lines(doc.data ? doc.data : "", doc.len);
+        if (t.line_end < 1)
+            t.line_end = 1;
+    }
+    char *abs = NULL;
+    if (strcmp(file, "-") != 0)
+        abs = realpath(file, NULL);
+    rc = run_request("critique", &o, &t, abs ? abs : NULL);
+    free(abs);
+    buf_free(&doc);
+    buf_free(&o.question);
+    return rc;
+}
+
+/* ---- explain ------------------------------------------------------------------------------------
+ */
+
+/* The paragraph of text (blank-line separated) where name first appears; NULL if nowhere. */
+static const char *find_paragraph(const char *text, size_t len, const char *name, size_t *plen) {
+    size_t nl = strlen(name);
+    const char *hit = NULL;
+    for (const char *p = text; nl && p + nl <= text + len; p++)
+        if (memcmp(p, name, nl) == 0) {
+            hit = p;
+            break;
+        }
+    if (!hit)
+        return NULL;
+    const char *start = hit, *end = hit;
+    while (start > text && !(start - text >= 2 && start[-1] == '\n' && start[-2] == '\n'))
+        start--;
+    while (end < text + len && !(end + 1 < text + len && end[0] == '\n' && end[1] == '\n'))
+        end++;
+    *plen = (size_t)(end - start);
+    return start;
+}
+
+int cli_explain(int argc, char **argv) {
+    opts o;
+    memset(&o, 0, sizeof o);
+    int rc = parse_opts(argc, argv, &o, 1, 0);
+    if (rc || o.help || o.question.len == 0) {
+        FILE *out = o.help ? stdout : stderr;
+        fprintf(out,
+                "usage: ami explain NAME [--file FILE] [OPTIONS]\n"
+                "Explains what a project or product name refers to and where it comes from.\n"
+                "With --file, the paragraph of FILE where NAME appears goes along as context.\n%s",
+                common_help);
+        buf_free(&o.question);
+        return o.help && !rc ? CLI_OK : CLI_EUSAGE;
+    }
+    buf doc = {0};
+    char err[512];
+    prompt_turn t;
+    memset(&t, 0, sizeof t);
+    t.kind = PROMPT_EXPLAIN;
+    t.name = o.question.data;
+    if (o.file) {
+        if (read_all(o.file, &doc, err, sizeof err) != 0) {
+            fprintf(stderr, "ami: %s\n", err);
+            buf_free(&o.question);
+            return CLI_EUSAGE;
+        }
+        size_t plen = 0;
+        const char *para = find_paragraph(doc.data ? doc.data : "", doc.len, t.name, &plen);
+        if (para) {
+            t.document = para;
+            t.document_len = plen;
+        }
+        t.path = o.file;
+    }
+    rc = run_request("explain", &o, &t, NULL);
+    buf_free(&doc);
+    buf_free(&o.question);
+    return rc;
+}
+
+/* ---- models
+ * -------------------------------------------------------------------------------------- */
+
+typedef struct models_run {
+    engine *eng;
+    int json;
+    int exit_code;
+    uv_timer_t close_timer; /* started once the list (or the error) is printed */
+} models_run;
+
+static void models_sink_event(void *ud, request *r, const request_event *ev) {
+    (void)ud;
+    (void)r;
+    if (ev->type == REQUEST_EV_NOTICE)
+        fprintf(stderr, "ami: %s\n", ev->message);
+}
+
+static void models_closed(void *ud) {
+    (void)ud;
+}
+
+/* Closes the engine once the list is printed, from the loop rather than from a callback. */
+static void models_close(uv_timer_t *t) {
+    models_run *M = t->data;
+    uv_close((uv_handle_t *)t, NULL);
+    if (!M->eng)
+        return;
+    engine *e = M->eng;
+    M->eng = NULL;
+    engine_close(e, models_closed, M);
+}
+
+static void print_price(double usd_per_mtok) {
+    if (usd_per_mtok < 0)
+        printf("%10s", "?");
+    else
+        printf("%10.2f", usd_per_mtok);
+}
+
+static void on_models_listed(void *ud, const provider_model *models, size_t n, const char *err) {
+    models_run *M = ud;
+    if (err) {
+        fprintf(stderr, "ami: %s\n", err);
+        M->exit_code = CLI_EPROVIDER;
+    } else if (M->json) {
+        cJSON *a = cJSON_CreateArray();
+        for (size_t i = 0; i < n; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", models[i].id);
+            if (models[i].name)
+                cJSON_AddStringToObject(o, "name", models[i].name);
+            if (models[i].context_length > 0)
+                cJSON_AddNumberToObject(o, "context_length", (double)models[i].context_length);
+            else
+                cJSON_AddNullToObject(o, "context_length");
+            if (models[i].prompt_usd_per_mtok >= 0)
+                cJSON_AddNumberToObject(o, "prompt_usd_per_mtok", models[i].prompt_usd_per_mtok);
+            else
+                cJSON_AddNullToObject(o, "prompt_usd_per_mtok");
+            if (models[i].completion_usd_per_mtok >= 0)
+                cJSON_AddNumberToObject(o, "completion_usd_per_mtok",
+                                        models[i].completion_usd_per_mtok);
+            else
+                cJSON_AddNullToObject(o, "completion_usd_per_mtok");
+            cJSON_AddItemToArray(a, o);
+        }
+        print_json(a);
+        M->exit_code = CLI_OK;
+    } else {
+        printf("%-50s %9s %10s %10s\n", "model", "context", "$/M in", "$/M out");
+        for (size_t i = 0; i < n; i++) {
+            printf("%-50s ", models[i].id);
+            if (models[i].context_length > 0)
+                printf("%9ld ", models[i].context_length);
+            else
+                printf("%9s ", "?");
+            print_price(models[i].prompt_usd_per_mtok);
+            printf(" ");
+            print_price(models[i].completion_usd_per_mtok);
+            printf("\n");
+        }
+        M->exit_code = CLI_OK;
+    }
+    /* This runs inside the HTTP transfer's completion callback (or the thread pool's): closing
+     * the engine here would free the HTTP client under libcurl's feet.  A zero timer closes it
+     * on the loop's next turn, once the callback has returned. */
+    uv_timer_start(&M->close_timer, models_close, 0, 0);
+}
+
+int cli_models(int argc, char **argv) {
+    opts o;
+    memset(&o, 0, sizeof o);
+    int refresh = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--refresh") == 0) {
+            refresh = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof *argv);
+            argc--;
+            i--;
+        }
+    }
+    int rc = parse_opts(argc, argv, &o, 0, 0);
+    if (rc || o.help || o.question.len) {
+        FILE *out = o.help && !rc ? stdout : stderr;
+        fprintf(out, "usage: ami models [--provider P] [--base-url URL] [--refresh] [--json]\n"
+                     "Lists the provider's models with their context length and prices (USD per\n"
+                     "million tokens).  The list is cached for a day; --refresh asks again.\n");
+        buf_free(&o.question);
+        return o.help && !rc ? CLI_OK : CLI_EUSAGE;
+    }
+    ami_config cfg;
+    rc = load_config(&o, &cfg);
+    if (rc)
+        return rc;
+    if (http_global_init() != 0) {
+        config_free(&cfg);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    models_run M;
+    memset(&M, 0, sizeof M);
+    M.json = o.json;
+    M.exit_code = CLI_EPROVIDER;
+    char *provider = strdup(cfg.provider);
+    static const engine_sink sink = {{sink_begin, sink_text, sink_end}, models_sink_event};
+    uv_loop_t *loop = uv_default_loop();
+    M.eng = engine_new(loop, "cli", &cfg, &sink, &M);
+    if (!M.eng || !provider) {
+        free(provider);
+        config_free(&cfg);
+        return 1;
+    }
+    uv_timer_init(loop, &M.close_timer);
+    M.close_timer.data = &M;
+    char err[512];
+    engine_provider prov;
+    if (engine_provider_resolve(M.eng, provider, &prov, err, sizeof err) != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        M.exit_code = CLI_EUSAGE;
+        uv_close((uv_handle_t *)&M.close_timer, NULL); /* not inside a callback: close now */
+        engine *e = M.eng;
+        M.eng = NULL;
+        engine_close(e, models_closed, &M);
+    } else {
+        engine_provider_clear(&prov);
+        engine_models(M.eng, provider, refresh, on_models_listed, &M);
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_loop_close(loop);
+    free(provider);
+    http_global_cleanup();
+    return M.exit_code;
+}

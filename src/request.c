@@ -1,0 +1,964 @@
+/* request: one answer's life.  See include/ami/request.h for the state diagram. */
+#include "ami/request.h"
+
+#include "ami/budget.h"
+#include "ami/buf.h"
+#include "ami/cost.h"
+#include "ami/log.h"
+#include "ami/sse.h"
+#include "engine_internal.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define MAX_ATTEMPTS  3  /* the first try and at most two retries */
+#define RETRY_CAP_S   15 /* a Retry-After longer than this is shortened */
+#define END_GRACE_MS  250
+#define BODY_HEAD_MAX 512
+#define USAGE_UNKNOWN (-1)
+
+struct request {
+    engine *e;
+    request *next;
+    uint32_t id;
+    void *ud;
+    request_state state;
+    int ended; /* the end event was delivered */
+
+    /* What was asked (owned copies). */
+    char *command, *provider_name, *model, *system, *document, *thread;
+    long max_tokens;
+    int no_ledger;
+    prompt_turn *turns;
+    size_t n_turns;
+    engine_provider prov;
+    double temperature;
+    long context_tokens;
+    prompt_result prompt;
+    char *input_error; /* a problem found before sending (reported from the loop) */
+    const char *input_kind;
+
+    /* Sending. */
+    char *key; /* wiped before it is freed */
+    keys_request *key_req;
+    uv_timer_t *timer; /* kick-off, retry wait, end grace; freed in its close callback */
+    http_transfer *xfer;
+    sse_parser *sse;
+    provider_decoder *dec;
+    stream *out;
+    int attempt;
+    int waiting_models;
+    int ledger_pending; /* a budget query is queued: the memory must outlive it */
+    int timer_closed;
+    double budget_estimate;
+    int budget_estimate_known;
+
+    /* What came back. */
+    buf answer;    /* the whole answer, for the ledger and the token estimate */
+    buf body_head; /* the first bytes of a 200 body, to explain a non-SSE answer */
+    char *model_answered;
+    char *finish_reason;
+    provider_usage usage;
+    int saw_event;
+    int streamed; /* a 2xx response arrived: the provider may charge for this request */
+    int decoder_ended;
+    int error_event;
+    char *err_kind, *err_message;
+    long http_status;
+    uint64_t t_start, t_first_text, t_end;
+    time_t wall_start;
+    request_result result;
+};
+
+static const char *state_names[] = {"queued",      "key",       "budget", "sending",
+                                    "waiting",     "streaming", "done",   "error",
+                                    "interrupted", "cancelled", "refused"};
+
+const char *request_state_name(request_state s) {
+    return (unsigned)s < sizeof state_names / sizeof state_names[0] ? state_names[s] : "?";
+}
+
+uint32_t request_id(const request *r) {
+    return r->id;
+}
+void *request_ud(const request *r) {
+    return r->ud;
+}
+request_state request_get_state(const request *r) {
+    return r->state;
+}
+const char *request_thread(const request *r) {
+    return r->thread;
+}
+const char *request_document(const request *r) {
+    return r->document;
+}
+
+static void set_state(request *r, request_state s) {
+    if (r->state == s)
+        return;
+    log_debug("request %u: %s → %s", r->id, request_state_name(r->state), request_state_name(s));
+    r->state = s;
+}
+
+static void emit(request *r, const request_event *ev) {
+    if (r->e->sink.event)
+        r->e->sink.event(r->e->sink_ud, r, ev);
+}
+
+static char *dup_or_null(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+static void wipe_free(char *s) {
+    if (!s)
+        return;
+    volatile char *p = s;
+    while (*p)
+        *p++ = 0;
+    free(s);
+}
+
+/* ---- the end --------------------------------------------------------------------------- */
+
+/* Frees what the request owns.  Runs last, from release(): never from inside a parser or
+ * decoder callback, which may still be on the stack when the request ends. */
+static void request_free_fields(request *r) {
+    engine_provider_clear(&r->prov);
+    sse_parser_free(r->sse);
+    provider_decoder_free(r->dec);
+    stream_free(r->out);
+    wipe_free(r->key);
+    free(r->command);
+    free(r->provider_name);
+    free(r->model);
+    free(r->system);
+    free(r->document);
+    free(r->thread);
+    for (size_t i = 0; i < r->n_turns; i++) {
+        free((char *)r->turns[i].document);
+        free((char *)r->turns[i].path);
+        free((char *)r->turns[i].question);
+        free((char *)r->turns[i].name);
+        free((char *)r->turns[i].answer);
+    }
+    free(r->turns);
+    prompt_result_free(&r->prompt);
+    free(r->input_error);
+    buf_free(&r->answer);
+    buf_free(&r->body_head);
+    free(r->model_answered);
+    free(r->finish_reason);
+    free(r->err_kind);
+    free(r->err_message);
+}
+
+/* The memory goes once the timer has closed and no ledger query still refers to it. */
+static void release(request *r) {
+    if (!r->timer_closed || r->ledger_pending)
+        return;
+    engine *e = r->e;
+    request_free_fields(r);
+    free(r);
+    e->pending_closes--;
+    engine_request_freed(e);
+}
+
+static void on_timer_closed(uv_handle_t *h) {
+    request *r = h->data;
+    free(h);
+    r->timer_closed = 1;
+    release(r);
+}
+
+static void on_models_ready(void *ud, const provider_model *models, size_t n, const char *err);
+
+/* Takes the request out of the engine and stops everything it started; the memory is freed
+ * later (release()). */
+static void request_destroy(request *r) {
+    for (request **pp = &r->e->requests; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    if (r->waiting_models)
+        engine_models_forget(r->e, r->provider_name, on_models_ready, r);
+    if (r->key_req)
+        keys_cancel(r->key_req);
+    r->key_req = NULL;
+    if (r->xfer)
+        http_cancel(r->xfer);
+    r->xfer = NULL;
+    uv_timer_stop(r->timer);
+    uv_close((uv_handle_t *)r->timer, on_timer_closed);
+}
+
+static void on_recorded(void *ud, int rc, const char *err) {
+    engine *e = ud;
+    if (rc != 0 && !e->ledger_told) {
+        e->ledger_told = 1;
+        char msg[600];
+        snprintf(msg, sizeof msg, "the usage ledger could not record a request: %s", err);
+        engine_notice(e, NULL, msg);
+    }
+}
+
+static ledger_status ledger_status_of(request_state s) {
+    switch (s) {
+    case REQUEST_DONE:
+        return LEDGER_STATUS_OK;
+    case REQUEST_INTERRUPTED:
+        return LEDGER_STATUS_INTERRUPTED;
+    case REQUEST_CANCELLED:
+        return LEDGER_STATUS_CANCELLED;
+    case REQUEST_REFUSED:
+        return LEDGER_STATUS_REFUSED;
+    default:
+        return LEDGER_STATUS_ERROR;
+    }
+}
+
+static void record(request *r, const request_result *res) {
+    ledger *l = r->no_ledger ? NULL : engine_ledger(r->e);
+    if (!l)
+        return;
+    ledger_row row;
+    memset(&row, 0, sizeof row);
+    row.started_at = r->wall_start;
+    row.ended_at = time(NULL);
+    row.client = r->e->client;
+    row.command = r->command;
+    row.provider = res->provider;
+    row.model_requested = res->model;
+    row.model_answered = res->model_answered;
+    row.document = r->document;
+    row.thread = r->thread;
+    row.prompt_tokens = res->prompt_tokens;
+    row.completion_tokens = res->completion_tokens;
+    row.cost_usd = res->cost_usd;
+    row.cost_source = (cost_source)res->cost_source;
+    if (res->state == REQUEST_REFUSED) {
+        /* doc/LEDGER.md: a refused row keeps the estimate that was refused, so the reader can
+         * see what the cap prevented.  Nothing was spent: the months view leaves refused rows
+         * out of every total.  An unknown price is stored as unknown, never as 0. */
+        row.cost_usd = r->budget_estimate_known ? r->budget_estimate : NAN;
+        row.cost_source = r->budget_estimate_known ? COST_ESTIMATED : COST_UNKNOWN;
+    }
+    row.co2e_g = res->co2e_g;
+    row.status = ledger_status_of(res->state);
+    row.error = res->state != REQUEST_DONE ? res->message : NULL;
+    row.finish_reason = res->finish_reason;
+    row.ttft_ms = res->ttft_ms;
+    row.duration_ms = res->duration_ms;
+    buf prompt = {0};
+    if (r->prompt.system) {
+        buf_printf(&prompt, "[system]\n%s\n", r->prompt.system);
+        for (size_t i = 0; i < r->prompt.n_messages; i++) {
+            buf_printf(&prompt, "\n[%s]\n", r->prompt.messages[i].role);
+            buf_append(&prompt, r->prompt.messages[i].content, r->prompt.messages[i].content_len);
+            buf_append_byte(&prompt, '\n');
+        }
+    }
+    row.prompt_text = prompt.data;
+    row.answer_text = r->answer.data ? r->answer.data : "";
+    if (ledger_record(l, &row, on_recorded, r->e) != 0)
+        on_recorded(r->e, -1, ledger_error(l) ? ledger_error(l) : "the ledger is closed");
+    buf_free(&prompt);
+}
+
+/* Ends the request: delivers the text still pending, computes the cost, records the row,
+ * reports the end, and frees the request. */
+static void finish(request *r, request_state s, const char *kind, const char *message) {
+    if (r->ended)
+        return;
+    r->ended = 1;
+    if (r->key_req) {
+        keys_cancel(r->key_req);
+        r->key_req = NULL;
+    }
+    if (r->xfer) {
+        http_cancel(r->xfer);
+        r->xfer = NULL;
+    }
+    uv_timer_stop(r->timer);
+    if (r->out)
+        stream_end(r->out);
+    set_state(r, s);
+    r->t_end = uv_hrtime();
+
+    request_result *res = &r->result;
+    memset(res, 0, sizeof *res);
+    res->state = s;
+    res->provider = r->provider_name;
+    res->model = r->model;
+    res->model_answered = r->model_answered;
+    res->finish_reason = r->finish_reason;
+    res->error_kind = kind;
+    res->http_status = r->http_status;
+    res->message = message;
+    res->text_bytes = r->answer.len;
+    res->ttft_ms = r->t_first_text ? (long)((r->t_first_text - r->t_start) / 1000000) : -1;
+    res->duration_ms = (long)((r->t_end - r->t_start) / 1000000);
+
+    /* Tokens: as reported; otherwise estimated from the text when something was sent. */
+    res->prompt_tokens = r->usage.prompt_tokens;
+    res->completion_tokens = r->usage.completion_tokens;
+    int sent = r->streamed;
+    if (sent && res->prompt_tokens < 0) {
+        res->prompt_tokens = r->prompt.prompt_tokens;
+        res->tokens_estimated = 1;
+    }
+    if (sent && res->completion_tokens < 0) {
+        res->completion_tokens =
+            cost_estimate_tokens(r->answer.data ? r->answer.data : "", r->answer.len);
+        res->tokens_estimated = 1;
+    }
+    if (!sent) {
+        res->prompt_tokens = res->completion_tokens = 0;
+    }
+    double pp = -1, cp = -1;
+    long ctx;
+    engine_model_info(r->e, r->provider_name, r->model_answered ? r->model_answered : r->model,
+                      &ctx, &pp, &cp);
+    if ((pp < 0 || cp < 0) && r->model_answered)
+        engine_model_info(r->e, r->provider_name, r->model, &ctx, &pp, &cp);
+    cost_price price = {pp, cp, pp >= 0 && cp >= 0};
+    cost_result c = cost_of(res->prompt_tokens, res->completion_tokens, r->usage.cost,
+                            r->usage.has_cost, price);
+    if (!sent) {
+        c.usd = 0;
+        c.source = COST_REPORTED; /* nothing was sent: nothing was spent */
+    }
+    res->cost_usd = c.usd;
+    res->cost_source = c.source;
+    const ami_config *cfg = engine_config(r->e);
+    res->co2e_g = cfg->carbon_enabled && sent
+                      ? cost_carbon_g(res->prompt_tokens, res->completion_tokens,
+                                      cfg->carbon_points, cfg->n_carbon_points)
+                      : -1;
+    char cost_text[48];
+    cost_format(res->cost_usd, c.source, cost_text, sizeof cost_text);
+    log_info("request %u: %s (%ld in, %ld out, %s)%s%s", r->id, request_state_name(s),
+             res->prompt_tokens, res->completion_tokens, cost_text, message ? ": " : "",
+             message ? message : "");
+    record(r, res);
+    request_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = REQUEST_EV_DONE;
+    ev.result = res;
+    emit(r, &ev);
+    request_destroy(r);
+}
+
+/* Ends with an error whose message is built here (and masked: a provider may echo a key). */
+static void finishf(request *r, request_state s, const char *kind, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static void finishf(request *r, request_state s, const char *kind, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    secret_redact(msg);
+    finish(r, s, kind, msg);
+}
+
+void request_cancel(request *r, const char *why) {
+    if (r->ended)
+        return;
+    finish(r, REQUEST_CANCELLED, "cancelled", why ? why : "stopped by the user");
+}
+
+void request_cancel_all(engine *e, const char *why) {
+    while (e->requests)
+        request_cancel(e->requests, why);
+}
+
+request *request_find(engine *e, uint32_t id) {
+    for (request *r = e->requests; r; r = r->next)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+void request_each(engine *e, void (*fn)(request *r, void *ud), void *ud) {
+    request *r = e->requests;
+    while (r) {
+        request *next = r->next; /* fn may end r */
+        fn(r, ud);
+        r = next;
+    }
+}
+
+size_t request_count(const engine *e) {
+    size_t n = 0;
+    for (const request *r = e->requests; r; r = r->next)
+        n++;
+    return n;
+}
+
+/* ---- decoding ----------------------------------------------------------------------------- */
+
+static void on_provider_event(void *ud, const provider_event *ev) {
+    request *r = ud;
+    if (r->ended)
+        return;
+    r->saw_event = 1;
+    switch (ev->type) {
+    case PEV_TEXT: {
+        if (ev->len == 0)
+            return;
+        const ami_config *cfg = engine_config(r->e);
+        if (r->answer.len + ev->len > (size_t)cfg->max_answer_bytes) {
+            finishf(r, REQUEST_INTERRUPTED, "too_long",
+                    "the answer passed max_answer_bytes (%ld bytes) and was stopped; the text so "
+                    "far is kept",
+                    cfg->max_answer_bytes);
+            return;
+        }
+        if (!r->t_first_text) {
+            r->t_first_text = uv_hrtime();
+            set_state(r, REQUEST_STREAMING);
+        }
+        if (buf_append(&r->answer, ev->text, ev->len) != 0 ||
+            stream_push(r->out, ev->text, ev->len) != 0)
+            finish(r, REQUEST_ERROR, "memory", "out of memory while receiving the answer");
+        return;
+    }
+    case PEV_MODEL:
+        if (r->model_answered && strlen(r->model_answered) == ev->len &&
+            memcmp(r->model_answered, ev->text, ev->len) == 0)
+            return;
+        free(r->model_answered);
+        r->model_answered = strndup(ev->text, ev->len);
+        {
+            request_event me;
+            memset(&me, 0, sizeof me);
+            me.type = REQUEST_EV_MODEL;
+            me.model = r->model_answered;
+            emit(r, &me);
+        }
+        return;
+    case PEV_USAGE:
+        if (ev->usage.prompt_tokens >= 0)
+            r->usage.prompt_tokens = ev->usage.prompt_tokens;
+        if (ev->usage.completion_tokens >= 0)
+            r->usage.completion_tokens = ev->usage.completion_tokens;
+        if (ev->usage.has_cost) {
+            r->usage.cost = ev->usage.cost;
+            r->usage.has_cost = 1;
+        }
+        return;
+    case PEV_FINISH:
+        free(r->finish_reason);
+        r->finish_reason = strndup(ev->text, ev->len);
+        return;
+    case PEV_ERROR: {
+        const char *what = r->answer.len ? "mid-answer" : "before answering";
+        char code[64] = "";
+        if (ev->code)
+            snprintf(code, sizeof code, "%ld", ev->code);
+        const char *kind = ev->error_kind && *ev->error_kind ? ev->error_kind : NULL;
+        char label[160] = "";
+        if (*code || kind)
+            snprintf(label, sizeof label, " (%s%s%s)", code, *code && kind ? " " : "",
+                     kind ? kind : "");
+        finishf(r, REQUEST_ERROR, "provider", "%s reported an error %s%s: %s%s", r->provider_name,
+                what, label, ev->message && *ev->message ? ev->message : "no message",
+                r->answer.len ? "; the partial answer is kept" : "");
+        return;
+    }
+    case PEV_END:
+        r->decoder_ended = 1;
+        return;
+    }
+}
+
+static int on_sse_event(void *ud, const sse_event *ev) {
+    request *r = ud;
+    provider_decoder_event(r->dec, ev->type, ev->type_len, ev->data, ev->data_len);
+    return r->ended || r->decoder_ended;
+}
+
+static int on_sse_field(void *ud, const char *name, size_t name_len, const char *value,
+                        size_t value_len) {
+    request *r = ud;
+    provider_decoder_field(r->dec, name, name_len, value, value_len);
+    return r->ended;
+}
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+static void send_now(request *r);
+
+static void on_grace(uv_timer_t *t) {
+    request *r = t->data;
+    /* [DONE] came but the server kept the response open: we have the whole answer. */
+    finish(r, REQUEST_DONE, NULL, NULL);
+}
+
+static void on_data(void *ud, const char *data, size_t len) {
+    request *r = ud;
+    if (r->ended || r->decoder_ended)
+        return;
+    r->streamed = 1;
+    if (r->body_head.len < BODY_HEAD_MAX)
+        buf_append(&r->body_head, data,
+                   len < BODY_HEAD_MAX - r->body_head.len ? len : BODY_HEAD_MAX - r->body_head.len);
+    int rc = sse_parser_feed(r->sse, data, len);
+    if (r->ended)
+        return;
+    if (rc == SSE_ETOOBIG || rc == SSE_ENOMEM) {
+        finishf(r, r->answer.len ? REQUEST_INTERRUPTED : REQUEST_ERROR, "stream",
+                "%s sent an event too large to handle (over 64 MiB)%s", r->provider_name,
+                r->answer.len ? "; the partial answer is kept" : "");
+        return;
+    }
+    if (r->decoder_ended && !r->ended)
+        uv_timer_start(r->timer, on_grace, END_GRACE_MS, 0);
+}
+
+static void on_retry_timer(uv_timer_t *t) {
+    request *r = t->data;
+    send_now(r);
+}
+
+static int retryable(long status) {
+    return status == 429 || status == 502 || status == 503;
+}
+
+static const char *status_text(long status) {
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 529:
+        return "Overloaded";
+    default:
+        return NULL;
+    }
+}
+
+/* Whether a Content-Type announces server-sent events ("text/event-stream; charset=utf-8"). */
+static int is_event_stream(const char *content_type) {
+    static const char sse[] = "text/event-stream";
+    return content_type && strncasecmp(content_type, sse, sizeof sse - 1) == 0;
+}
+
+static void on_http_done(void *ud, const http_result *res) {
+    request *r = ud;
+    r->xfer = NULL;
+    if (r->ended)
+        return;
+    if (res->status)
+        r->http_status = res->status;
+    if (res->code == HTTP_OK) {
+        const char *pending = NULL;
+        size_t pending_len = 0;
+        sse_parser_finish(r->sse, &pending, &pending_len);
+        provider_decoder_eof(r->dec, pending, pending_len);
+        if (r->ended)
+            return;
+        if (r->decoder_ended || r->finish_reason) {
+            finish(r, REQUEST_DONE, NULL, NULL);
+        } else if (r->answer.len) {
+            finishf(r, REQUEST_INTERRUPTED, "stream",
+                    "the answer from %s stopped before it was complete (the stream ended without "
+                    "a finish); the partial answer is kept",
+                    r->provider_name);
+        } else if (!r->saw_event && !is_event_stream(res->content_type)) {
+            char head[201];
+            size_t n = r->body_head.len < 200 ? r->body_head.len : 200;
+            memcpy(head, r->body_head.data ? r->body_head.data : "", n);
+            head[n] = '\0';
+            for (char *p = head; *p; p++)
+                if (*p == '\n' || *p == '\r')
+                    *p = ' ';
+            finishf(r, REQUEST_ERROR, "protocol",
+                    "%s answered with something that is not an event stream (Content-Type %s)%s%s",
+                    r->provider_name, res->content_type ? res->content_type : "missing",
+                    n ? ": " : "", head);
+        } else {
+            finishf(r, REQUEST_INTERRUPTED, "stream",
+                    "the stream from %s ended before any text arrived", r->provider_name);
+        }
+        return;
+    }
+    if (res->code == HTTP_ESTATUS) {
+        char *kind = NULL, *message = NULL;
+        provider_parse_error(res->body, res->body_len, res->content_type, &kind, &message);
+        if (retryable(res->status) && r->answer.len == 0 && r->attempt < MAX_ATTEMPTS) {
+            double wait =
+                res->retry_after_secs >= 0 ? (double)res->retry_after_secs : (double)r->attempt;
+            if (wait > RETRY_CAP_S)
+                wait = RETRY_CAP_S;
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s answered HTTP %ld%s%s; retrying in %.0f s (%d of %d)",
+                     r->provider_name, res->status, message ? ": " : "", message ? message : "",
+                     wait, r->attempt, MAX_ATTEMPTS - 1);
+            secret_redact(msg);
+            request_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = REQUEST_EV_RETRY;
+            ev.attempt = r->attempt;
+            ev.wait_s = wait;
+            ev.message = msg;
+            emit(r, &ev);
+            set_state(r, REQUEST_WAITING);
+            uv_timer_start(r->timer, on_retry_timer, (uint64_t)(wait * 1000), 0);
+            free(kind);
+            free(message);
+            return;
+        }
+        const char *st = status_text(res->status);
+        finishf(r, REQUEST_ERROR, "http", "%s refused the request (HTTP %ld%s%s)%s%s%s",
+                r->provider_name, res->status, st ? " " : "", st ? st : "", message ? ": " : "",
+                message ? message : (res->body_len ? "" : ", with no message"),
+                r->attempt > 1 ? " (after retrying)" : "");
+        free(kind);
+        free(message);
+        return;
+    }
+    const char *kind = res->code == HTTP_ESTALL ? "stalled" : "network";
+    if (r->answer.len)
+        finishf(r, REQUEST_INTERRUPTED, kind, "%s; the partial answer is kept",
+                res->message ? res->message : "the connection failed");
+    else if (r->streamed)
+        /* The provider accepted the request and began its answer: a cut stream (exit 4, ledger
+         * "interrupted"), like one cut after some text, not a refusal. */
+        finishf(r, REQUEST_INTERRUPTED, kind, "%s, before any text arrived",
+                res->message ? res->message : "the connection failed");
+    else
+        finishf(r, REQUEST_ERROR, kind, "%s",
+                res->message ? res->message : "the connection failed");
+}
+
+static int is_loopback_url(const char *url) {
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    return strncmp(p, "127.", 4) == 0 || strncmp(p, "localhost", 9) == 0 ||
+           strncmp(p, "[::1]", 5) == 0;
+}
+
+static void send_now(request *r) {
+    if (r->ended)
+        return;
+    r->attempt++;
+    set_state(r, REQUEST_SENDING);
+    sse_parser_free(r->sse);
+    provider_decoder_free(r->dec);
+    r->sse = sse_parser_new(on_sse_event, r);
+    r->dec = provider_decoder_new(r->prov.def.dialect, on_provider_event, r);
+    if (!r->sse || !r->dec) {
+        finish(r, REQUEST_ERROR, "memory", "out of memory");
+        return;
+    }
+    sse_parser_set_field_fn(r->sse, on_sse_field);
+    r->saw_event = r->decoder_ended = 0;
+    buf_clear(&r->body_head);
+    provider_request pr;
+    memset(&pr, 0, sizeof pr);
+    pr.model = r->model;
+    pr.system = r->prompt.system;
+    pr.messages = r->prompt.messages;
+    pr.n_messages = r->prompt.n_messages;
+    pr.max_tokens = r->max_tokens;
+    pr.temperature = r->temperature;
+    size_t body_len = 0;
+    char *body = provider_build_body(&r->prov.def, &pr, &body_len);
+    char *url = provider_endpoint(&r->prov.def, r->prov.base_url);
+    char **headers = provider_headers(&r->prov.def, r->key, r->prov.app_url, r->prov.app_title);
+    if (!body || !url || !headers) {
+        free(body);
+        free(url);
+        provider_headers_free(headers);
+        finish(r, REQUEST_ERROR, "memory", "out of memory");
+        return;
+    }
+    if (r->key && strncmp(url, "http://", 7) == 0 && !is_loopback_url(url) &&
+        !r->e->warned_plain_http) {
+        r->e->warned_plain_http = 1;
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "warning: the API key for %s is sent over plain http:// to %s: anyone on the "
+                 "network path can read it; use https://",
+                 r->provider_name, r->prov.base_url);
+        engine_notice(r->e, r, msg);
+    }
+    const ami_config *cfg = engine_config(r->e);
+    http_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.connect_timeout_ms = (long)(cfg->connect_timeout_s * 1000);
+    opts.low_speed_secs = (long)cfg->stall_timeout_s;
+    http_callbacks cbs;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.on_data = on_data;
+    cbs.on_done = on_http_done;
+    r->xfer = http_request(r->e->http, "POST", url, (const char *const *)headers, body, body_len,
+                           &opts, &cbs, r);
+    free(body);
+    provider_headers_free(headers);
+    if (!r->xfer)
+        finishf(r, REQUEST_ERROR, "config", "cannot send to %s: the URL is not valid", url);
+    free(url);
+}
+
+/* ---- budget --------------------------------------------------------------------------------- */
+
+static void on_month(void *ud, int rc, const ledger_totals *t, const char *err) {
+    request *r = ud;
+    r->ledger_pending = 0;
+    if (r->ended) {
+        release(r);
+        return;
+    }
+    const ami_config *cfg = engine_config(r->e);
+    budget_request br;
+    memset(&br, 0, sizeof br);
+    br.month_spent_usd = rc == 0 && t ? t->cost_usd : 0;
+    br.ledger_ok = rc == 0;
+    br.ledger_error = err;
+    br.estimate_usd = r->budget_estimate;
+    br.estimate_known = r->budget_estimate_known;
+    br.prompt_tokens = r->prompt.prompt_tokens;
+    br.max_output_tokens = r->max_tokens;
+    char msg[768];
+    budget_verdict verdict = budget_decide(cfg, &br, msg, sizeof msg);
+    /* The verdict's sentence starts with "ami: "; the sinks add their own prefix. */
+    const char *text = strncmp(msg, "ami: ", 5) == 0 ? msg + 5 : msg;
+    if (verdict == BUDGET_REFUSED) {
+        finish(r, REQUEST_REFUSED, "budget", text);
+        return;
+    }
+    if (verdict == BUDGET_UNENFORCED)
+        engine_notice(r->e, r, text);
+    send_now(r);
+}
+
+static void check_budget(request *r) {
+    const ami_config *cfg = engine_config(r->e);
+    if (cfg->budget_monthly_usd < 0 && cfg->budget_per_request_usd < 0) {
+        send_now(r);
+        return;
+    }
+    set_state(r, REQUEST_BUDGET);
+    long ctx;
+    double pp = -1, cp = -1;
+    engine_model_info(r->e, r->provider_name, r->model, &ctx, &pp, &cp);
+    r->budget_estimate_known = pp >= 0 && cp >= 0;
+    r->budget_estimate =
+        r->budget_estimate_known
+            ? ((double)r->prompt.prompt_tokens * pp + (double)r->max_tokens * cp) / 1e6
+            : 0;
+    ledger *l = engine_ledger(r->e);
+    int rc = l ? ledger_month(l, NULL, on_month, r) : LEDGER_EUNUSABLE;
+    if (rc == 0)
+        r->ledger_pending = 1;
+    else
+        on_month(r, rc, NULL,
+                 !l                ? "the ledger is turned off (ledger.enabled = false)"
+                 : ledger_error(l) ? ledger_error(l)
+                                   : "the ledger cannot be read");
+}
+
+/* ---- key, kick-off -------------------------------------------------------------------------- */
+
+static void on_key(void *ud, const char *key, const char *source, const char *err) {
+    request *r = ud;
+    r->key_req = NULL;
+    if (r->ended)
+        return;
+    if (err) {
+        finish(r, REQUEST_ERROR, "key", err);
+        return;
+    }
+    (void)source;
+    r->key = key ? strdup(key) : NULL;
+    check_budget(r);
+}
+
+/* Builds the prompt (now that the model's context length is known, if it can be), reports
+ * the start, and looks for the key. */
+static void begin(request *r) {
+    const ami_config *cfg = engine_config(r->e);
+    char err[512] = "";
+    long ctx = cfg->context_tokens > 0 ? cfg->context_tokens : r->prov.context_tokens;
+    if (ctx <= 0) {
+        double pp, cp;
+        engine_model_info(r->e, r->provider_name, r->model, &ctx, &pp, &cp);
+    }
+    r->context_tokens = ctx;
+    prompt_options po;
+    memset(&po, 0, sizeof po);
+    po.language = cfg->language;
+    po.system = r->system;
+    po.context_tokens = ctx;
+    po.max_tokens = r->max_tokens;
+    if (prompt_build(r->turns, r->n_turns, &po, &r->prompt, err, sizeof err) != 0) {
+        finish(r, REQUEST_ERROR, "input", err);
+        return;
+    }
+    request_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = REQUEST_EV_START;
+    ev.provider = r->provider_name;
+    ev.model = r->model;
+    ev.language = r->prompt.language;
+    ev.note = r->prompt.note;
+    ev.prompt_tokens = r->prompt.prompt_tokens;
+    emit(r, &ev);
+    if (r->ended)
+        return;
+    set_state(r, REQUEST_KEY);
+    keys_spec spec = engine_provider_keys(&r->prov, -1);
+    r->key_req = keys_get(r->e->keys, &spec, on_key, r);
+}
+
+static void on_models_ready(void *ud, const provider_model *models, size_t n, const char *err) {
+    (void)models;
+    (void)n;
+    request *r = ud;
+    r->waiting_models = 0;
+    if (r->ended)
+        return;
+    if (err)
+        log_info("request %u: no model list: %s", r->id, err);
+    begin(r);
+}
+
+/* Bytes of document text the thread sends, to tell whether the context length matters. */
+static size_t document_bytes(const request *r) {
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_turns; i++)
+        n += r->turns[i].document_len;
+    return n;
+}
+
+static void on_kickoff(uv_timer_t *t) {
+    request *r = t->data;
+    if (r->input_error) {
+        finish(r, REQUEST_ERROR, r->input_kind, r->input_error);
+        return;
+    }
+    /* Wait for the model list only when it matters: a large document whose model's context
+     * is unknown, or a per-request cap whose price is unknown. */
+    const ami_config *cfg = engine_config(r->e);
+    long ctx;
+    double pp, cp;
+    engine_model_info(r->e, r->provider_name, r->model, &ctx, &pp, &cp);
+    int need_context = ctx <= 0 && cfg->context_tokens <= 0 && r->prov.context_tokens <= 0 &&
+                       document_bytes(r) > 32 * 1024;
+    int need_price = cfg->budget_per_request_usd >= 0 && (pp < 0 || cp < 0);
+    if (need_context || need_price) {
+        r->waiting_models = 1;
+        engine_models(r->e, r->provider_name, 0, on_models_ready, r);
+        return;
+    }
+    begin(r);
+}
+
+static int copy_turns(request *r, const prompt_turn *turns, size_t n) {
+    r->turns = calloc(n ? n : 1, sizeof *r->turns);
+    if (!r->turns)
+        return -1;
+    r->n_turns = n;
+    for (size_t i = 0; i < n; i++) {
+        prompt_turn *d = &r->turns[i];
+        const prompt_turn *s = &turns[i];
+        *d = *s;
+        d->document = NULL;
+        d->path = d->question = d->name = d->answer = NULL;
+        if (s->document) {
+            char *doc = malloc(s->document_len + 1);
+            if (!doc)
+                return -1;
+            memcpy(doc, s->document, s->document_len);
+            doc[s->document_len] = '\0';
+            d->document = doc;
+        }
+        if ((s->path && !(d->path = strdup(s->path))) ||
+            (s->question && !(d->question = strdup(s->question))) ||
+            (s->name && !(d->name = strdup(s->name))) ||
+            (s->answer && !(d->answer = strdup(s->answer))))
+            return -1;
+    }
+    return 0;
+}
+
+request *request_start(engine *e, const request_params *p, void *ud) {
+    if (e->closing)
+        return NULL;
+    request *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->timer = malloc(sizeof *r->timer);
+    if (!r->timer) {
+        free(r);
+        return NULL;
+    }
+    uv_timer_init(e->loop, r->timer);
+    r->timer->data = r;
+    r->e = e;
+    r->ud = ud;
+    r->id = ++e->next_id;
+    r->t_start = uv_hrtime();
+    r->wall_start = time(NULL);
+    r->usage.prompt_tokens = r->usage.completion_tokens = USAGE_UNKNOWN;
+    r->next = e->requests;
+    e->requests = r;
+    e->pending_closes++; /* until release() */
+
+    const ami_config *cfg = engine_config(e);
+    r->command = strdup(p->command ? p->command : "ask");
+    r->provider_name = strdup(p->provider && *p->provider ? p->provider : cfg->provider);
+    r->model = strdup(p->model && *p->model ? p->model : cfg->model);
+    r->system = dup_or_null(p->system);
+    r->document = dup_or_null(p->document);
+    r->thread = dup_or_null(p->thread);
+    r->no_ledger = p->no_ledger;
+    r->max_tokens = p->max_tokens > 0 ? p->max_tokens : cfg->max_tokens;
+    r->temperature = cfg->temperature;
+    r->out = stream_new(e->clock, r); /* the sink gets the request: request_id(), request_ud() */
+    char err[512] = "";
+    if (!r->command || !r->provider_name || !r->model || !r->out ||
+        copy_turns(r, p->turns, p->n_turns) != 0) {
+        r->input_error = strdup("out of memory");
+        r->input_kind = "memory";
+    } else if (engine_provider_resolve(e, r->provider_name, &r->prov, err, sizeof err) != 0) {
+        r->input_error = strdup(err);
+        r->input_kind = "config";
+    }
+    uv_timer_start(r->timer, on_kickoff, 0, 0);
+    return r;
+}

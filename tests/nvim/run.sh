@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs each tests/nvim/test_*.lua in its own headless Neovim, with every XDG_* directory and
+# HOME pointed at a fresh temporary directory and no real API key in the environment.
+#
+#   tests/nvim/run.sh [NAME_SUBSTRING...]
+#
+# Each file prints "nvim/<file>: N passed, M failed" (tests/run.sh adds them up).
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+export AMI_ROOT=$ROOT
+export AMI_BIN=${AMI_BIN:-$ROOT/build/ami}
+status=0
+for f in tests/nvim/test_*.lua; do
+  if [ $# -gt 0 ]; then
+    keep=0
+    for p in "$@"; do case "$f" in *"$p"*) keep=1 ;; esac; done
+    [ $keep = 1 ] || continue
+  fi
+  tmp=$(mktemp -d /tmp/ami-nvim-XXXXXX)
+  mkdir -p "$tmp"/{config,data,state,cache,home,run}
+  chmod 700 "$tmp/run"
+  env -u OPENROUTER_API_KEY -u OPENAI_API_KEY -u ANTHROPIC_API_KEY -u MISTRAL_API_KEY \
+    -u SCW_SECRET_KEY -u AMI_CONFIG -u AMI_LOG -u http_proxy -u https_proxy \
+    -u HTTP_PROXY -u HTTPS_PROXY \
+    XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state" \
+    XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home" AMI_TEST_TMP="$tmp" \
+    timeout -k 5 300 nvim --headless -n -i NONE -u tests/nvim/init.lua \
+    -c "lua require('runner').run('$f')" </dev/null 2>"$tmp/stderr"
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    status=1
+    echo "  Neovim's messages (stderr):"
+    tail -n 40 "$tmp/stderr" | sed 's/^/    /'
+    echo
+    # A run that died without its summary line still counts as a failure.
+    if [ $rc -ge 124 ]; then
+      echo "nvim/$(basename "$f" .lua): 0 passed, 1 failed"
+      echo "  (Neovim exited with status $rc: timeout or crash)"
+    fi
+  fi
+  rm -rf "$tmp"
+done
+exit $status

@@ -1,0 +1,188 @@
+-- Faults on the Neovim side: quitting mid-answer, documents changed or closed while their
+-- answer streams, eight answers at once, strange documents, the key out of sight.
+local h = require('helpers')
+local api = vim.api
+
+local T = {}
+
+local function finished(doc)
+  local t = require('ami.thread').get(doc, false)
+  return t and t.finished and #t.finished or 0
+end
+
+local function alive(pid)
+  return vim.fn.isdirectory('/proc/' .. pid) == 1
+end
+
+T[#T + 1] = { 'quitting_neovim_mid_answer_ends_the_engine_and_records_a_cancel', function()
+  local f = h.fake()
+  local ledger = h.tmp .. '/quit.sqlite3'
+  local c = h.child()
+  c.lua([[
+    local base, ledger = ...
+    vim.env.OPENROUTER_API_KEY = 'sk-or-test-key-0123456789'
+    vim.cmd('runtime plugin/ami.lua')
+    require('ami').setup({ model = 'fake/endless?gap_ms=5', ledger = { path = ledger },
+      providers = { openrouter = { base_url = base } } })
+    vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'text' })
+    vim.cmd('1Critique')
+  ]], f.base(), ledger)
+  h.wait(function()
+    return c.lua([[return #table.concat(vim.api.nvim_buf_get_lines(require('ami.thread').get(1).buf, 0, -1, false)) > 200]])
+  end, 5000, 'the stream')
+  local pid = c.lua([[return require('ami.host').pid()]])
+  h.ok(alive(pid), 'the engine runs')
+  vim.rpcnotify(c.chan, 'nvim_command', 'qa!')
+  local t0 = vim.loop.hrtime()
+  h.wait(function()
+    return not alive(pid)
+  end, 3000, 'the engine to exit')
+  local ms = (vim.loop.hrtime() - t0) / 1e6
+  h.ok(ms < 1000, ('the engine exited within a second (%.0f ms)'):format(ms))
+  h.eq('cancelled', vim.trim(vim.fn.system({ 'sqlite3', ledger, 'select status from requests' })))
+  local disconnected = false
+  for _, r in ipairs(f.requests()) do
+    disconnected = disconnected or r.event == 'disconnect'
+  end
+  h.ok(disconnected, 'the connection to the provider was closed')
+end }
+
+T[#T + 1] = { 'editing_the_document_while_its_answer_streams', function()
+  h.use_fake('fake/count?n=60&gap_ms=5')
+  local doc = h.document({ 'one', 'two' })
+  vim.cmd('1,2Critique')
+  h.wait(function()
+    return h.text(require('ami.thread').get(doc).buf):find('3 ', 1, true)
+  end, 5000, 'text')
+  api.nvim_buf_set_lines(doc, 0, 1, false, { 'ONE', 'inserted' })
+  api.nvim_buf_set_lines(doc, -1, -1, false, { 'appended' })
+  h.wait(function()
+    return finished(doc) == 1
+  end, 10000, 'the answer')
+  h.eq({ 'ONE', 'inserted', 'two', 'appended' }, api.nvim_buf_get_lines(doc, 0, -1, false))
+  h.contains(h.text(require('ami.thread').get(doc).buf), '58 59 60 ')
+  -- The request carried the document as it was when asked.
+  h.contains(h.chats()[1].body.messages[2].content, '<document>\none\ntwo\n</document>')
+end }
+
+T[#T + 1] = { 'closing_the_document_while_its_answer_streams', function()
+  h.use_fake('fake/count?n=60&gap_ms=5')
+  local doc = h.document({ 'to be closed' })
+  vim.cmd('1Critique')
+  local t = require('ami.thread').get(doc)
+  h.wait(function()
+    return h.text(t.buf):find('3 ', 1, true)
+  end, 5000, 'text')
+  vim.cmd('bwipeout! ' .. doc)
+  h.wait(function()
+    return t.finished and #t.finished == 1
+  end, 10000, 'the answer')
+  h.eq('done', t.finished[1].status)
+  h.contains(h.text(t.buf), '58 59 60 ')
+  for _, n in ipairs(h.notes) do
+    h.ok(n.level ~= vim.log.levels.ERROR, 'no error: ' .. tostring(n.msg))
+  end
+end }
+
+T[#T + 1] = { 'eight_answers_at_once_each_in_its_thread_with_its_cost', function()
+  h.use_fake('fake/count?n=30&gap_ms=3')
+  local docs = {}
+  for i = 1, 8 do
+    docs[i] = h.document({ 'document ' .. i })
+    vim.cmd('1Critique')
+  end
+  h.wait(function()
+    for _, d in ipairs(docs) do
+      if finished(d) ~= 1 then
+        return false
+      end
+    end
+    return true
+  end, 20000, 'eight answers')
+  local want = {}
+  for i = 1, 30 do
+    want[#want + 1] = i .. ' '
+  end
+  want = table.concat(want)
+  local bufs = {}
+  for i, d in ipairs(docs) do
+    local t = require('ami.thread').get(d)
+    h.eq(want, table.concat(t.finished[1].chunks), 'answer ' .. i)
+    h.eq(1, require('ami').cost(d).requests, 'cost of document ' .. i)
+    h.ok(not bufs[t.buf], 'its own thread')
+    bufs[t.buf] = true
+  end
+  h.eq(8, #h.chats())
+end }
+
+T[#T + 1] = { 'an_empty_buffer_is_refused_without_a_request', function()
+  h.use_fake('fake/hello')
+  h.document({ '' })
+  vim.cmd('Critique')
+  h.contains(h.notes[#h.notes].msg, 'the buffer is empty: there is nothing to critique')
+  h.eq(0, #h.chats())
+end }
+
+T[#T + 1] = { 'a_selection_past_the_end_is_clamped', function()
+  h.use_fake('fake/hello')
+  local doc = h.document({ 'a', 'b', 'c' })
+  require('ami.commands').critique({ range = 2, line1 = 2, line2 = 40, args = '' })
+  h.wait(function()
+    return finished(doc) == 1
+  end, 10000, 'the answer')
+  h.contains(h.chats()[1].body.messages[2].content, '(lines 2–3):\n\n<passage>\nb\nc\n</passage>')
+end }
+
+T[#T + 1] = { 'invalid_utf8_nul_bytes_long_lines_and_a_10_mb_document', function()
+  -- A context large enough for all of it (shortening has its own tests).
+  h.use_fake('fake/hello', { context_tokens = 50000000 })
+  local long = string.rep('word ', 200000) -- one line of 1 MB
+  local lines = { 'valid é', 'bad \255\254 bytes', 'a NUL \0 inside', long }
+  for i = 1, 9000 do
+    lines[#lines + 1] = string.rep('x', 1000) .. ' line ' .. i
+  end
+  local doc = h.document(lines)
+  vim.cmd('2,3Critique')
+  h.wait(function()
+    return finished(doc) == 1
+  end, 30000, 'the answer')
+  h.eq('done', require('ami.thread').get(doc).finished[1].status)
+  -- Read the logged request as raw JSON: Vim's json_decode stops strings at a NUL.
+  local raw
+  for line in io.lines(h.tmp .. '/fake-requests.jsonl') do
+    if line:find('"method": "POST"', 1, true) then
+      raw = line
+    end
+  end
+  h.ok(raw, 'a POST was logged')
+  h.ok(#raw > 10 * 1000 * 1000, 'the whole 10 MB went: ' .. #raw)
+  h.contains(raw, 'bad \\ufffd\\ufffd bytes', 'each invalid byte became U+FFFD')
+  h.contains(raw, 'a NUL \\u0000 inside', 'the NUL was escaped')
+  h.contains(raw, 'line 9000')
+end }
+
+T[#T + 1] = { 'the_key_is_not_in_the_engines_command_line', function()
+  local key = 'sk-or-v1-cmdline-secret-999'
+  vim.env.OPENROUTER_API_KEY = key
+  h.use_fake('fake/key-echo')
+  local doc = h.document({ 'text' })
+  vim.cmd('1Critique')
+  h.wait(function()
+    return finished(doc) == 1
+  end, 10000, 'the answer')
+  local pid = require('ami.host').pid()
+  local f = assert(io.open('/proc/' .. pid .. '/cmdline', 'rb'))
+  local cmdline = f:read('*a')
+  f:close()
+  h.ok(not cmdline:find(key, 1, true), 'not in argv: ' .. cmdline)
+  local text = h.text(require('ami.thread').get(doc).buf)
+  h.contains(text, 'Invalid API key provided: ***')
+  h.ok(not text:find(key, 1, true), 'masked in the sidebar')
+  for _, n in ipairs(h.notes) do
+    h.ok(not tostring(n.msg):find(key, 1, true), 'masked in notifications')
+  end
+  h.ok(not table.concat(require('ami.host').log(), '\n'):find(key, 1, true), 'masked in the log')
+  vim.env.OPENROUTER_API_KEY = 'sk-or-test-key-0123456789'
+end }
+
+return T
