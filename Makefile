@@ -54,6 +54,7 @@ help:
 	@echo 'make test         install what is missing, build, run every test suite'
 	@echo 'make SANITIZE=1   the same targets built with ASan + UBSan'
 	@echo 'make install PREFIX=DIR   install the binary, plugin, Lua and docs'
+	@echo 'make bench        measure the editor while answers stream (bench/results.md; BENCH_ARGS=--quick)'
 	@echo 'make format | format-check | lint | clean'
 
 deps:
@@ -124,8 +125,10 @@ fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),60) \
 	  tests/run.sh fuzz
 
-bench: all
-	@python3 bench/run.py
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory $(BUILD)/ami
+	@python3 bench/run.py $(BENCH_ARGS)
 
 test-unit test-cli test-nvim: deps-check $(BUILD)/ami $(UNIT_BINS)
 	@BUILD=$(BUILD) tests/run.sh $(@:test-%=%)

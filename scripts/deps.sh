@@ -4,6 +4,7 @@
 #   scripts/deps.sh build          what `make` and `make demo` need (compiler, pkg-config, libraries)
 #   scripts/deps.sh test           the above, plus what `make test` runs (Neovim, Python 3, sqlite3,
 #                                  valgrind, clang for the fuzzers, openssl for the TLS test)
+#   scripts/deps.sh bench          what `make bench` needs (Neovim, Python 3, tmux, curl)
 #   scripts/deps.sh --check build  install nothing: name what is missing and fail
 #
 # Installs with apt-get when run as root, with sudo when it needs no password; otherwise it prints
@@ -55,6 +56,13 @@ if [ "$level" = "test" ]; then
     clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
     need "clang's libFuzzer runtime" libclang-rt-dev compiler-rt compiler-rt
   fi
+fi
+
+if [ "$level" = "bench" ]; then
+  have_cmd nvim || need "Neovim" neovim neovim neovim
+  have_cmd python3 || need "Python 3" python3 python3 python3
+  have_cmd tmux || need "tmux" tmux tmux tmux
+  have_cmd curl || need "curl (the yardstick's)" curl curl curl
 fi
 
 [ ${#missing_deb[@]} -eq 0 ] && exit 0

@@ -30,9 +30,13 @@ struct stream {
     stream *next_pending;
 };
 
-/* Up to this rate (bytes/s, about 50 lines of 80 columns a second) every frame is frame_ms;
- * faster text gets proportionally longer frames, up to STREAM_FRAME_MAX_MS. */
-#define STREAM_RATE_FULL    4096
+/* Up to this rate (bytes/s: about 25 words a second, several times anyone's reading speed)
+ * every frame is frame_ms; faster text gets proportionally longer frames, up to
+ * STREAM_FRAME_MAX_MS, reached at 100/16 of this rate (a real model's 200 tokens/s is past
+ * it).  Each frame costs Neovim a wake-up and a redraw (about 0.2 ms headless, more in a
+ * TUI) whatever its size, so a slow answer at 16 ms frames costs a third of what one update
+ * per token does, and at 100 ms frames a twentieth. */
+#define STREAM_RATE_FULL    128
 #define STREAM_FRAME_MAX_MS 100
 
 struct stream_clock {
@@ -91,6 +95,10 @@ static void adapt(stream_clock *c) {
         next = (double)longest;
     c->next_ms = next > (double)c->frame_ms ? (long)next : c->frame_ms;
     c->last_tick = now;
+}
+
+long stream_clock_frame(const stream_clock *c) {
+    return c->next_ms;
 }
 
 void stream_clock_flush(stream_clock *c) {

@@ -7,10 +7,11 @@
  *   - after that, the clock delivers what accumulated once per frame, for every stream with
  *     pending text, as one batch: one Neovim notification per frame whatever the number of
  *     answers streaming;
- *   - a frame is frame_ms while the text comes at most at about 50 lines a second; faster
+ *   - a frame is frame_ms while the text comes at most at about 25 words a second; faster
  *     text, which nobody reads as it arrives, gets fewer, larger updates: the frame grows
- *     with the rate, up to 100 ms (or frame_ms if that is longer), and shrinks back when the
- *     text slows down.  Each update costs the editor a redraw, whatever its size.
+ *     with the rate, up to 100 ms (or frame_ms if that is longer) from about 800 bytes a
+ *     second, and shrinks back when the text slows down.  Each update costs the editor a
+ *     wake-up and a redraw, whatever its size.
  * The clock's timer runs only while some stream has pending text.
  *
  * Delivery knows nothing of providers: it takes text, whoever made it.
@@ -37,6 +38,8 @@ typedef struct stream_sink {
 stream_clock *stream_clock_new(uv_loop_t *loop, long frame_ms, const stream_sink *sink,
                                void *sink_ud);
 void stream_clock_set_frame(stream_clock *c, long frame_ms);
+/// The next frame's length (ms), as the last tick's rate set it.
+long stream_clock_frame(const stream_clock *c);
 /// Delivers everything pending now, in one batch.
 void stream_clock_flush(stream_clock *c);
 /// Closes the timer (the loop must run once more to finish closing) and frees the clock.

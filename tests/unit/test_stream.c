@@ -152,8 +152,42 @@ static void test_free_while_pending(void) {
     uv_loop_close(&loop);
 }
 
+/* Fast text gets longer frames (fewer updates); slow text brings the frame back. */
+static void test_frame_follows_the_rate(void) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    record rec;
+    memset(&rec, 0, sizeof rec);
+    stream_clock *c = stream_clock_new(&loop, 16, &sink, &rec);
+    stream *s = stream_new(c, (void *)0);
+    CHECK_INT(stream_push(s, "a", 1), 0);
+    CHECK_INT(stream_clock_frame(c), 16);
+    /* 2 KiB in one frame (at least 16 ms): at most 128 kB/s, far past reading: the longest
+     * frame. */
+    char big[2048];
+    memset(big, 'x', sizeof big);
+    stream_push(s, big, sizeof big);
+    run_ms(&loop, 40);
+    CHECK_INT(rec.pieces[0], 2);
+    CHECK_INT(stream_clock_frame(c), 100);
+    /* A byte in a frame of at least 100 ms: 10 bytes/s or less, the shortest frame again. */
+    stream_push(s, "y", 1);
+    run_ms(&loop, 150);
+    CHECK_INT(rec.pieces[0], 3);
+    CHECK_INT(stream_clock_frame(c), 16);
+    /* A configured frame longer than 100 ms is the ceiling and the floor. */
+    stream_clock_set_frame(c, 250);
+    CHECK_INT(stream_clock_frame(c), 250);
+    stream_end(s);
+    stream_free(s);
+    stream_clock_free(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
 int main(void) {
     RUN(test_first_piece_at_once_then_per_frame);
+    RUN(test_frame_follows_the_rate);
     RUN(test_one_batch_for_all_streams);
     RUN(test_utf8_whole);
     RUN(test_free_while_pending);

@@ -1,0 +1,722 @@
+#!/usr/bin/env python3
+"""ami's benchmark: `make bench` (python3 bench/run.py).  See doc/BENCHMARKS.md.
+
+Measures, against tests/fake_provider.py on 127.0.0.1, with Neovim driven over --listen:
+  1. Neovim's responsiveness while an answer streams (a second client's nvim_eval("1")
+     round trips, p50/p99/max) and Neovim's CPU time per answer (in a run without the probe),
+     in the TUI (inside tmux, markdown syntax on, the sidebar visible) and headless;
+  2. the same streams consumed the way the popular plugins do it (bench/yardstick.lua) and
+     the ratios ami / yardstick; a floor: ready-made text appended at a fixed cadence;
+  3. time to first token (fake provider's first body byte -> text in the buffer);
+  4. the host's CPU per delta and per short answer (`ami ask`);
+  5. Neovim's RSS before and after each answer;
+  6. 1, 8 and 32 concurrent answers: host RSS and CPU, Neovim's p99;
+  7. start-up: what the plugin adds to `nvim --startuptime`, host spawn-to-ready.
+Prints a table and writes it to bench/results.md (machine, Neovim version, date).
+
+    python3 bench/run.py [--runs N] [--quick] [--only SECTION,...] [--out FILE]
+
+SECTION: stream, floor, scale, host, startup.  --answers burst,essay,slow and --displays
+tui,headless narrow the stream section.
+trying the harness (its results are not comparable to a full run and go to stdout only
+unless --out is given).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import nvimrpc  # noqa: E402
+
+AMI = os.environ.get("AMI_BIN") or os.path.join(ROOT, "build", "ami")
+NVIM = os.environ.get("NVIM_BIN") or "nvim"
+FAKE = os.path.join(ROOT, "tests", "fake_provider.py")
+KEY = "sk-or-bench-0123456789"
+PROBE_PERIOD_MS = 2.0
+COLUMNS, LINES = 200, 50  # the TUI's size: the sidebar gets 40 % of the columns
+
+# The three answers.  `n` deltas; the essays are long Markdown paced at `tps` deltas/s.
+SCENARIOS = [
+    ("burst", "fake/flood?n=20000&size=4", "20,000 deltas of 4 chars, as fast as possible"),
+    ("essay", "fake/essay?n=20000&tps=5000&tick_ms=1", "Markdown essay, 20,000 deltas at 5,000/s"),
+    ("slow", "fake/essay?n=2000&tps=200&tick_ms=1", "Markdown essay, 2,000 deltas at 200/s"),
+]
+QUICK = {"burst": "fake/flood?n=4000&size=4", "essay": "fake/essay?n=4000&tps=5000",
+         "slow": "fake/essay?n=400&tps=200"}
+
+
+def log(msg):
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
+
+
+# ---- /proc ------------------------------------------------------------------------------------
+
+def cpu_ns(pid):
+    """CPU time of every thread of pid (ns), from /proc/<pid>/task/*/schedstat: the same
+    total as utime+stime in /proc/<pid>/stat, without its 10 ms ticks."""
+    total = 0
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    total += int(f.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        return 0
+    return total
+
+
+def stat_fields(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        s = f.read()
+    return s[s.rindex(")") + 2:].split()
+
+
+def cpu_stat_s(pid):
+    """utime + stime of /proc/<pid>/stat (seconds), and cutime + cstime (waited-for
+    children: the yardstick's curl)."""
+    f = stat_fields(pid)
+    tck = os.sysconf("SC_CLK_TCK")
+    return (int(f[11]) + int(f[12])) / tck, (int(f[13]) + int(f[14])) / tck
+
+
+def status_kib(pid, field="VmRSS"):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return -1
+
+
+# ---- statistics ---------------------------------------------------------------------------------
+
+def pct(values, p):
+    if not values:
+        return float("nan")
+    v = sorted(values)
+    k = (len(v) - 1) * p / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def lat_stats(samples):
+    """samples: round trips in ns -> dict of ms."""
+    ms = [s / 1e6 for s in samples]
+    return {"n": len(ms), "p50": pct(ms, 50), "p99": pct(ms, 99),
+            "max": max(ms) if ms else float("nan")}
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None and x == x]
+    return statistics.median(xs) if xs else float("nan")
+
+
+# ---- processes ------------------------------------------------------------------------------
+
+class Env:
+    """A temporary HOME with its own XDG directories and a fake key: nothing of the user's."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="ami-bench-")
+        for d in ("config", "data", "state", "cache", "home", "run"):
+            os.makedirs(os.path.join(self.tmp, d))
+        os.chmod(os.path.join(self.tmp, "run"), 0o700)
+        env = {k: v for k, v in os.environ.items()
+               if not k.endswith("_API_KEY") and k not in (
+                   "SCW_SECRET_KEY", "AMI_CONFIG", "AMI_LOG", "AMI_LOG_FILE", "http_proxy",
+                   "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy",
+                   "NVIM", "NVIM_LISTEN_ADDRESS", "VIMINIT", "MYVIMRC", "TMUX")}
+        env.update({
+            "HOME": os.path.join(self.tmp, "home"),
+            "XDG_CONFIG_HOME": os.path.join(self.tmp, "config"),
+            "XDG_DATA_HOME": os.path.join(self.tmp, "data"),
+            "XDG_STATE_HOME": os.path.join(self.tmp, "state"),
+            "XDG_CACHE_HOME": os.path.join(self.tmp, "cache"),
+            "XDG_RUNTIME_DIR": os.path.join(self.tmp, "run"),
+            "OPENROUTER_API_KEY": KEY,
+            "AMI_BIN": AMI,
+            "AMI_ROOT": ROOT,
+            "NO_PROXY": "127.0.0.1",
+        })
+        self.env = env
+        self.counter = 0
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def unique(self, prefix):
+        self.counter += 1
+        return self.path("%s-%d" % (prefix, self.counter))
+
+    def cleanup(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Fake:
+    """tests/fake_provider.py, logging when each streamed body's first byte left."""
+
+    def __init__(self, env):
+        self.log = env.path("fake.jsonl")
+        self.proc = subprocess.Popen(
+            [sys.executable, FAKE, "--port", "0", "--log", self.log, "--log-first-byte"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env.env)
+        line = self.proc.stdout.readline()
+        m = re.match(r"PORT (\d+)", line)
+        if not m:
+            raise RuntimeError("the fake provider did not start: %r" % line)
+        self.port = int(m.group(1))
+        self.base = "http://127.0.0.1:%d/openrouter/v1" % self.port
+
+    def first_byte_ns(self, model):
+        try:
+            with open(self.log) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    if rec.get("event") == "first_byte" and rec.get("model") == model:
+                        return rec["monotonic_ns"]
+        except OSError:
+            pass
+        return None
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(5)
+
+
+class Tmux:
+    """A private tmux server (its own socket) that hosts the TUI runs."""
+
+    def __init__(self, env):
+        self.name = "ami-bench-%d" % os.getpid()
+        self.env = env
+        self.conf = env.path("tmux.conf")
+        with open(self.conf, "w") as f:
+            f.write('set -g default-terminal "tmux-256color"\nset -g status off\n'
+                    "set -g exit-empty off\n")
+        self.sessions = 0
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-L", self.name, "-f", self.conf] + list(args),
+                              env=self.env.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+
+    def new(self, argv, env):
+        self.sessions += 1
+        name = "s%d" % self.sessions
+        cmd = "env " + " ".join(shlex.quote("%s=%s" % kv) for kv in env.items()) + " " + \
+            " ".join(shlex.quote(a) for a in argv)
+        self.tmux("new-session", "-d", "-s", name, "-x", str(COLUMNS), "-y", str(LINES), cmd)
+        return name
+
+    def kill_session(self, name):
+        self.tmux("kill-session", "-t", name)
+
+    def stop(self):
+        self.tmux("kill-server")
+
+
+class Instance:
+    """One Neovim, headless or in a tmux pane, listening on a socket of our own."""
+
+    def __init__(self, env, display, tmux=None):
+        self.env = env
+        self.display = display
+        self.sock = env.unique("nvim") + ".sock"
+        argv = [NVIM, "--listen", self.sock, "-n", "-i", "NONE", "-u",
+                os.path.join(HERE, "init.lua")]
+        self.proc = None
+        self.session = None
+        self.tmux = tmux
+        if display == "headless":
+            self.stderr = open(env.unique("nvim-stderr"), "w")
+            self.proc = subprocess.Popen(argv + ["--headless"], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=self.stderr,
+                                         env=env.env)
+        else:
+            self.session = tmux.new(argv, {k: env.env[k] for k in (
+                "HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+                "XDG_RUNTIME_DIR", "OPENROUTER_API_KEY", "AMI_BIN", "AMI_ROOT", "NO_PROXY")})
+        self.nv = nvimrpc.Nvim(self.sock)
+        self.chan = self.nv.request("nvim_get_api_info")[0]
+        self.pid = self.nv.lua("return vim.fn.getpid()")
+
+    def lua(self, code, *args, **kw):
+        return self.nv.lua(code, *args, **kw)
+
+    def close(self):
+        try:
+            self.nv.notify("nvim_command", "qa!")
+        except OSError:
+            pass
+        self.nv.close()
+        if self.proc:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.stderr.close()
+        if self.session:
+            deadline = time.monotonic() + 5
+            while os.path.exists("/proc/%d" % self.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.tmux.kill_session(self.session)
+
+
+class Probe:
+    """bench/probe.py against an instance: round trips every PROBE_PERIOD_MS."""
+
+    def __init__(self, env, inst):
+        self.out = env.unique("probe") + ".txt"
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "probe.py"),
+                                      inst.sock, self.out, str(PROBE_PERIOD_MS)])
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+        samples = []
+        with open(self.out) as f:
+            for line in f:
+                t, rtt = line.split()
+                samples.append((int(t), int(rtt)))
+        return samples
+
+
+def window(samples, t0, t1):
+    return [rtt for t, rtt in samples if t0 <= t < t1]
+
+
+# ---- one answer ---------------------------------------------------------------------------------
+
+IDLE_S = 2.0  # the idle window that prices the probe
+SETTLE_S = 0.3  # after the end: the last redraw
+
+
+def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True):
+    """One answer in a fresh Neovim.  mode: ami, yardstick or floor (floor = (text, piece,
+    period_ms)).  probing: with the latency probe (and its cost subtracted from Neovim's CPU);
+    without it, Neovim's CPU is the answer's alone.  Returns a dict of figures."""
+    inst = Instance(env, display, tmux)
+    try:
+        B = "require('ami_bench')"
+        inst.lua("return %s.init(...)" % B, inst.chan, env.unique("note") + ".md")
+        helper_pid = None
+        if mode == "ami":
+            inst.lua("return %s.ami_setup(...)" % B, fake.base)
+            helper_pid = inst.lua("return require('ami.host').pid()")
+            ask = lambda m: inst.lua("%s.ami_ask(...)" % B, m)  # noqa: E731
+        else:
+            inst.lua("%s.yardstick_setup(...)" % B, fake.base, KEY)
+            ask = lambda m: inst.lua("%s.yardstick_ask(...)" % B, m)  # noqa: E731
+        if mode != "floor":
+            # Warm up: the engine (or curl) has run once, the window is open.
+            ask("fake/hello?warm=%s" % tag)
+            inst.nv.wait_notification("bench_done", 30)
+        time.sleep(0.3)
+        probe = Probe(env, inst) if probing else None
+        time.sleep(0.5)
+        # Idle: Neovim with the probe and nothing else; prices the probe's own cost.
+        t0, c0 = time.monotonic_ns(), cpu_ns(inst.pid)
+        time.sleep(IDLE_S if probing else 0.2)
+        t1, c1 = time.monotonic_ns(), cpu_ns(inst.pid)
+        idle_rate = (c1 - c0) / (t1 - t0) if probing else 0.0
+        rss0 = status_kib(inst.pid)
+        st0, ch0 = cpu_stat_s(inst.pid)
+        h0 = cpu_ns(helper_pid) if helper_pid else 0
+        run_model = model + ("&" if "?" in model else "?") + "run=" + tag
+        t2, c2 = time.monotonic_ns(), cpu_ns(inst.pid)
+        if mode == "floor":
+            inst.lua("%s.floor(...)" % B, *floor)
+        else:
+            ask(run_model)
+        res = inst.nv.wait_notification("bench_done", 600)[0]
+        t3 = time.monotonic_ns()
+        time.sleep(SETTLE_S)
+        t4, c4 = time.monotonic_ns(), cpu_ns(inst.pid)
+        st4, ch4 = cpu_stat_s(inst.pid)
+        h4 = cpu_ns(helper_pid) if helper_pid else 0
+        rss1 = status_kib(inst.pid)
+        samples = probe.stop() if probe else []
+        fb = fake.first_byte_ns(run_model) if mode != "floor" else None
+        if os.environ.get("BENCH_DEBUG"):
+            log("samples (ms after the question, round trip ms), first byte %s ms, first "
+                "text %s ms:" % (fb and (fb - t2) / 1e6, (res.get("first_ns", 0) - t2) / 1e6))
+            log(" ".join("%.1f:%.2f" % ((t - t2) / 1e6, rtt / 1e6) for t, rtt in samples
+                         if t2 - 10e6 <= t < t3 + 50e6))
+        first = res.get("first_ns", -1)
+        out = {
+            "display": display, "mode": mode, "model": model,
+            "duration_ms": (t3 - t2) / 1e6,
+            "cpu_ms": (c4 - c2) / 1e6,
+            "cpu_stat_ms": (st4 - st0) * 1000,
+            "probe_rate": idle_rate,
+            "net_cpu_ms": ((c4 - c2) - idle_rate * (t4 - t2)) / 1e6,
+            "helper_cpu_ms": (h4 - h0) / 1e6 if helper_pid else (ch4 - ch0) * 1000,
+            "idle": lat_stats(window(samples, t0, t1)),
+            "stream": lat_stats(window(samples, t2, t3)),
+            "rss0_kib": rss0, "rss1_kib": rss1,
+            "bytes": res.get("bytes", 0),
+            "ttft_ms": (first - fb) / 1e6 if fb and first and first > 0 else None,
+            "status": res.get("status"),
+        }
+        return out
+    finally:
+        inst.close()
+
+
+def answer_text(env, fake, model):
+    """The text of an answer, as `ami ask` prints it (for the floor)."""
+    r = subprocess.run([AMI, "ask", "--no-ledger", "--base-url", fake.base, "--model", model,
+                        "Tell me about this note."], env=env.env, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+    return r.stdout.decode("utf-8")
+
+
+def measure_scale(env, fake, tmux, n, model, tag):
+    """n answers at once in a fresh TUI Neovim: the host's RSS (idle, peak) and CPU, and
+    Neovim's round trips while they stream."""
+    inst = Instance(env, "tui", tmux)
+    try:
+        B = "require('ami_bench')"
+        inst.lua("return %s.init(...)" % B, inst.chan, env.unique("note") + ".md")
+        inst.lua("return %s.ami_setup(...)" % B, fake.base)
+        hpid = inst.lua("return require('ami.host').pid()")
+        time.sleep(0.3)
+        idle_kib = status_kib(hpid)
+        probe = Probe(env, inst)
+        time.sleep(0.5)
+        h0 = cpu_ns(hpid)
+        ts = time.monotonic_ns()
+        inst.lua("%s.ami_ask_many(...)" % B, model + "&run=" + tag, n)
+        # The round trips count from when the n questions are asked (asking is Lua work
+        # a person does one command at a time), until the last answer ends.
+        t0 = time.monotonic_ns()
+        inst.nv.wait_notification("bench_done", 600)
+        t1 = time.monotonic_ns()
+        h1 = cpu_ns(hpid)
+        samples = probe.stop()
+        return {"n": n, "host_idle_kib": idle_kib, "host_peak_kib": status_kib(hpid, "VmHWM"),
+                "host_cpu_ms": (h1 - h0) / 1e6, "duration_ms": (t1 - t0) / 1e6,
+                "ask_ms": (t0 - ts) / 1e6,
+                "stream": lat_stats(window(samples, t0, t1))}
+    finally:
+        inst.close()
+
+
+def cpu_of(argv, env):
+    """CPU seconds (user + system) of one process run to its end, output discarded."""
+    before = os.times()
+    subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=True)
+    after = os.times()
+    return (after.children_user - before.children_user) + \
+        (after.children_system - before.children_system)
+
+
+def host_costs(env, fake, runs, n_flood):
+    """CPU per delta of the host alone (ami ask on the flood, minus a short answer's cost) and
+    the per-call overhead of a short answer."""
+    def ask(model):
+        return [AMI, "ask", "--no-ledger", "--base-url", fake.base, "--model", model,
+                "Tell me about this note."]
+    short = [cpu_of(ask("fake/hello"), env.env) for _ in range(max(10, runs * 4))]
+    flood = [cpu_of(ask("fake/flood?n=%d&size=4" % n_flood), env.env) for _ in range(runs)]
+    call_s = median(short)
+    return {"call_ms": call_s * 1000,
+            "per_delta_us": (median(flood) - call_s) / n_flood * 1e6,
+            "flood_deltas": n_flood}
+
+
+def startup(env, runs):
+    """What sourcing plugin/ami.lua costs in --startuptime (ms), whether the host started, and
+    the host's spawn-to-ready time and idle RSS."""
+    init = env.path("startup.lua")
+    with open(init, "w") as f:
+        f.write("vim.opt.runtimepath:prepend(%r)\n" % ROOT)
+    plugin = os.path.join(ROOT, "plugin", "ami.lua")
+    loads, started = [], False
+    for i in range(max(10, runs * 4)):
+        log_path = env.unique("startuptime")
+        out = subprocess.run(
+            [NVIM, "--headless", "-n", "-i", "NONE", "-u", init, "--startuptime", log_path,
+             "-c", "lua io.stdout:write(tostring(package.loaded['ami.host'] ~= nil))",
+             "-c", "qa!"], env=env.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, timeout=60).stdout
+        started = started or "true" in out
+        with open(log_path) as f:
+            for line in f:
+                # "clock  self+sourced  self:  sourcing <file>"
+                parts = line.split()
+                if len(parts) >= 5 and parts[-1] == plugin and parts[3] == "sourcing":
+                    loads.append(float(parts[1]))
+    inst = Instance(env, "headless")
+    try:
+        inst.lua("return require('ami_bench').init(...)", inst.chan, env.unique("note") + ".md")
+        spawns, rss = [], []
+        for i in range(max(10, runs * 4)):
+            r = inst.lua("return require('ami_bench').host_spawn_ms()")
+            spawns.append(r["ms"])
+            time.sleep(0.2)
+            rss.append(status_kib(r["pid"]))
+    finally:
+        inst.close()
+    return {"plugin_ms": median(loads), "host_started": started, "spawn_ms": median(spawns),
+            "host_idle_kib": median(rss)}
+
+
+# ---- the run --------------------------------------------------------------------------------
+
+def machine():
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    nv = subprocess.run([NVIM, "--version"], stdout=subprocess.PIPE, text=True).stdout
+    ami = subprocess.run([AMI, "--version"], stdout=subprocess.PIPE, text=True).stdout
+    tmux = subprocess.run(["tmux", "-V"], stdout=subprocess.PIPE, text=True).stdout
+    return {"cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
+            "nvim": nv.splitlines()[0], "ami": ami.strip(), "tmux": tmux.strip(),
+            "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
+
+
+def f1(x, nd=1):
+    if x is None or x != x:
+        return "–"
+    return ("%%.%df" % nd) % x
+
+
+def ratio(a, b):
+    if a is None or b is None or a != a or b != b or b == 0:
+        return "–"
+    return "%.1f %%" % (100.0 * a / b)
+
+
+def med(rows, key, sub=None):
+    vals = [(r[key][sub] if sub else r[key]) for r in rows]
+    return median([v for v in vals if v is not None])
+
+
+def report(m, args, stream, floor, host, scale, start):
+    out = []
+    w = out.append
+    w("# ami benchmark results\n")
+    w("`make bench` (python3 bench/run.py%s), %s. Machine: %s, %d cores, Linux %s; %s; %s; "
+      "%s. Medians of %d run%s; ratios are from this run only. Method and limits: "
+      "doc/BENCHMARKS.md.\n" % (
+          " --quick" if args.quick else "", m["date"], m["cpu"], m["cores"], m["kernel"],
+          m["nvim"], m["tmux"], m["ami"], args.runs, "" if args.runs == 1 else "s"))
+    targets = []
+    if stream:
+        w("## Neovim while an answer streams\n")
+        w("Neovim CPU is measured in a run of its own, without the latency probe. Round trips: a second RPC client's "
+          "`nvim_eval(\"1\")` every %g ms; idle p99 is Neovim with the probe alone. TUI: Neovim's "
+          "own terminal UI in tmux (%dx%d), markdown syntax, the answer's window visible.\n"
+          % (PROBE_PERIOD_MS, COLUMNS, LINES))
+        w("| answer | display | who | Neovim CPU (ms) | ami / yardstick | p50 (ms) | p99 (ms) "
+          "| max (ms) | idle p99 (ms) | first text (ms) | RSS growth (KiB) | text (KiB) |")
+        w("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+        for name, _, _ in SCENARIOS:
+            for display in ("tui", "headless"):
+                cpu = {}
+                for who in ("ami", "yardstick"):
+                    rows = stream.get((name, display, who), [])
+                    if not rows:
+                        continue
+                    cpu[who] = med(rows, "net_cpu_ms")
+                    growth = median([r["rss1_kib"] - r["rss0_kib"] for r in rows])
+                    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                        name, display, who, f1(cpu[who]),
+                        ratio(cpu.get("ami"), cpu.get("yardstick")) if who == "yardstick" else "",
+                        f1(med(rows, "stream", "p50"), 2), f1(med(rows, "stream", "p99"), 2),
+                        f1(med(rows, "stream", "max"), 2), f1(med(rows, "idle", "p99"), 2),
+                        f1(med(rows, "ttft_ms"), 2), f1(growth, 0),
+                        f1(median([r["bytes"] for r in rows]) / 1024.0, 0)))
+                if "ami" in cpu and "yardstick" in cpu:
+                    limit = 25.0 if display == "tui" else 5.0
+                    pc = 100.0 * cpu["ami"] / cpu["yardstick"] if cpu["yardstick"] else float("nan")
+                    targets.append(("Neovim CPU, %s, %s ≤ %g %% of the yardstick" % (
+                        name, display, limit), "%.1f %%" % pc, pc <= limit))
+            rows = stream.get((name, "tui", "ami"), [])
+            if rows:
+                p99, mx = med(rows, "stream", "p99"), med(rows, "stream", "max")
+                targets.append(("p99 ≤ 2 ms and max ≤ 10 ms, %s, TUI" % name,
+                                "%.2f / %.2f ms" % (p99, mx), p99 <= 2 and mx <= 10))
+                tt = med(rows, "ttft_ms")
+                targets.append(("first text ≤ 5 ms after the provider's byte, %s" % name,
+                                "%.2f ms" % tt, tt <= 5))
+        w("")
+    if floor:
+        w("## The floor\n")
+        w("Ready-made text (the essay's) appended to the end of a visible markdown buffer in "
+          "the TUI, one piece every %d ms, the window following: what any display of that "
+          "answer pays for redrawing, whoever produces the text.\n" % floor["period_ms"])
+        w("| floor: Neovim CPU (ms) | ami, essay, TUI (ms) |")
+        w("|--:|--:|")
+        rows = stream.get(("essay", "tui", "ami"), []) if stream else []
+        w("| %s | %s |\n" % (f1(floor["net_cpu_ms"]), f1(med(rows, "net_cpu_ms")) if rows
+                            else "–"))
+    if host:
+        w("## The host alone\n")
+        w("`ami ask` to /dev/null: CPU of a short answer (whole process: start, TLS-free "
+          "loopback request, exit), and CPU per delta on a flood of %d deltas, net of the "
+          "short answer.\n" % host["flood_deltas"])
+        w("| per call (ms) | per delta (µs) |")
+        w("|--:|--:|")
+        w("| %s | %s |\n" % (f1(host["call_ms"], 2), f1(host["per_delta_us"], 3)))
+        targets.append(("host CPU per delta ≤ 1 µs", "%.3f µs" % host["per_delta_us"],
+                        host["per_delta_us"] <= 1))
+    if scale:
+        w("## Concurrent answers\n")
+        w("n answers at once (each %s), each in its own document's thread, TUI.\n" %
+          SCALE_MODEL)
+        w("| answers | host RSS idle (MiB) | host RSS peak (MiB) | host CPU (ms) | Neovim p99 "
+          "(ms) | Neovim max (ms) |")
+        w("|--:|--:|--:|--:|--:|--:|")
+        for n in sorted(scale):
+            rows = scale[n]
+            w("| %d | %s | %s | %s | %s | %s |" % (
+                n, f1(med(rows, "host_idle_kib") / 1024, 1),
+                f1(med(rows, "host_peak_kib") / 1024, 1), f1(med(rows, "host_cpu_ms")),
+                f1(med(rows, "stream", "p99"), 2), f1(med(rows, "stream", "max"), 2)))
+        w("")
+        if 32 in scale:
+            peak = med(scale[32], "host_peak_kib") / 1024
+            targets.append(("host RSS with 32 answers ≤ 30 MiB", "%.1f MiB" % peak, peak <= 30))
+    if start:
+        w("## Start-up\n")
+        w("| plugin/ami.lua in --startuptime (ms) | host started at load | host spawn to "
+          "ready (ms) | host RSS idle (MiB) |")
+        w("|--:|:-:|--:|--:|")
+        w("| %s | %s | %s | %s |\n" % (f1(start["plugin_ms"], 3),
+                                       "yes" if start["host_started"] else "no",
+                                       f1(start["spawn_ms"], 1),
+                                       f1(start["host_idle_kib"] / 1024, 1)))
+        targets.append(("plugin load ≤ 0.3 ms", "%.3f ms" % start["plugin_ms"],
+                        start["plugin_ms"] <= 0.3))
+        targets.append(("host RSS idle ≤ 10 MiB", "%.1f MiB" % (start["host_idle_kib"] / 1024),
+                        start["host_idle_kib"] <= 10 * 1024))
+    if targets:
+        w("## Targets\n")
+        w("| target | measured | met |")
+        w("|---|--:|:-:|")
+        for t, v, ok in targets:
+            w("| %s | %s | %s |" % (t, v, "yes" if ok else "**no**"))
+        w("")
+    return "\n".join(out)
+
+
+SCALE_MODEL = "fake/essay?n=1000&tps=200&tick_ms=1"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="stream,floor,scale,host,startup")
+    ap.add_argument("--answers", default="burst,essay,slow",
+                    help="which answers the stream section measures")
+    ap.add_argument("--displays", default="tui,headless")
+    ap.add_argument("--out")
+    ap.add_argument("--json", help="also write every run's raw figures to this file")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    if args.quick:
+        args.runs = 1
+    out = args.out or (None if args.quick else os.path.join(HERE, "results.md"))
+    for tool in ("tmux", "curl", NVIM):
+        if not shutil.which(tool):
+            sys.exit("bench: %s is missing (scripts/deps.sh bench installs it)" % tool)
+    if not os.access(AMI, os.X_OK):
+        sys.exit("bench: %s is missing: run make first" % AMI)
+    m = machine()
+    env = Env()
+    fake = Fake(env)
+    tmux = Tmux(env)
+    stream, floor, host, scale, start = {}, None, None, {}, None
+    try:
+        scen = [(n, QUICK[n] if args.quick else mdl) for n, mdl, _ in SCENARIOS
+                if n in args.answers.split(",")]
+        for run in range(args.runs):
+            if "stream" in only:
+                for name, model in scen:
+                    for display in args.displays.split(","):
+                        for who in ("ami", "yardstick"):
+                            log("run %d/%d: %s, %s, %s" % (run + 1, args.runs, name, display, who))
+                            # Twice: with the latency probe, and alone for Neovim's CPU
+                            # (the probe's own cost, subtracted, is noise as large as
+                            # ami's figure on a 10 s answer).
+                            r = measure(env, fake, tmux, display, who, model,
+                                        "%s-%d" % (who, time.time_ns()))
+                            q = measure(env, fake, tmux, display, who, model,
+                                        "%s-%d" % (who, time.time_ns()), probing=False)
+                            r["probe_net_cpu_ms"] = r["net_cpu_ms"]
+                            for k in ("net_cpu_ms", "cpu_ms", "cpu_stat_ms", "helper_cpu_ms",
+                                      "rss0_kib", "rss1_kib", "ttft_ms"):
+                                r[k] = q[k]
+                            stream.setdefault((name, display, who), []).append(r)
+            if "scale" in only:
+                for n in (1, 8, 32):
+                    log("run %d/%d: %d concurrent answers" % (run + 1, args.runs, n))
+                    scale.setdefault(n, []).append(measure_scale(
+                        env, fake, tmux, n, SCALE_MODEL, "s%d" % time.time_ns()))
+        if "floor" in only:
+            text = answer_text(env, fake, (QUICK["essay"] if args.quick else SCENARIOS[1][1])
+                               .replace("tps=5000", "tps=0"))
+            period = 16
+            pieces = max(1, int(4000 / period))  # the essay's 4 s at 5,000 deltas/s
+            piece = len(text.encode()) // pieces + 1
+            rows = []
+            for run in range(args.runs):
+                log("run %d/%d: floor" % (run + 1, args.runs))
+                rows.append(measure(env, fake, tmux, "tui", "floor", "floor", "f%d" % run,
+                                    floor=(text, piece, period), probing=False))
+            floor = {"period_ms": period, "net_cpu_ms": med(rows, "net_cpu_ms")}
+        if "host" in only:
+            log("host costs")
+            host = host_costs(env, fake, args.runs, 20000 if args.quick else 200000)
+        if "startup" in only:
+            log("start-up")
+            start = startup(env, args.runs)
+    finally:
+        tmux.stop()
+        fake.stop()
+        env.cleanup()
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": m, "stream": {"/".join(k): v for k, v in stream.items()},
+                       "floor": floor, "host": host, "scale": scale, "startup": start}, f,
+                      indent=1)
+    text = report(m, args, stream, floor, host, scale, start)
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text)
+        log("written to %s" % os.path.relpath(out))
+
+
+if __name__ == "__main__":
+    main()
