@@ -198,14 +198,4 @@ function M.floor(text, piece, period_ms)
   end))
 end
 
---- Resident set size of this Neovim, KiB.
-function M.rss_kib()
-  for line in io.lines('/proc/self/status') do
-    local kb = line:match('^VmRSS:%s+(%d+)')
-    if kb then
-      return tonumber(kb)
-    end
-  end
-end
-
 return M

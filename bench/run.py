@@ -14,12 +14,13 @@ Measures, against tests/fake_provider.py on 127.0.0.1, with Neovim driven over -
   7. start-up: what the plugin adds to `nvim --startuptime`, host spawn-to-ready.
 Prints a table and writes it to bench/results.md (machine, Neovim version, date).
 
-    python3 bench/run.py [--runs N] [--quick] [--only SECTION,...] [--out FILE]
+    python3 bench/run.py [--runs N] [--quick] [--only SECTION,...] [--answers A,...]
+                         [--displays D,...] [--out FILE] [--json FILE]
 
 SECTION: stream, floor, scale, host, startup.  --answers burst,essay,slow and --displays
-tui,headless narrow the stream section.
-trying the harness (its results are not comparable to a full run and go to stdout only
-unless --out is given).
+tui,headless narrow the stream section; --json also writes every run's raw figures.
+--quick: smaller answers, one run, for trying the harness (its results are not comparable
+to a full run and go to stdout only unless --out is given).
 """
 import argparse
 import datetime
