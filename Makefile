@@ -44,7 +44,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-check test test-unit test-cli test-nvim demo clean install uninstall \
-        format format-check lint help fuzz fuzz-build sanitized bench FORCE
+        format format-check lint help fuzz fuzz-build sanitized bench bench-c FORCE
 
 all: deps-check $(BUILD)/ami
 
@@ -125,6 +125,19 @@ fuzz: fuzz-build
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),60) \
 	  tests/run.sh fuzz
 
+# Micro-benchmarks of the pure text functions (bench/bench_*.c, linked against the engine):
+# each prints its median timings; `make bench` runs them too.
+BENCH_C_SRCS := $(sort $(wildcard bench/bench_*.c))
+BENCH_C_BINS := $(BENCH_C_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJS) $(BUILD)/.flags
+	@mkdir -p $(@D)
+	$(call say,BENCH   $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(ALL_LDFLAGS) $(LIBS)
+
+bench-c: deps-check $(BENCH_C_BINS)
+	@for b in $(BENCH_C_BINS); do $$b || exit 1; done
+
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ami
@@ -152,7 +165,8 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/ami
 	rm -rf $(DESTDIR)$(PREFIX)/share/ami
 
-FORMAT_FILES = src/*.c src/*.h include/ami/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c
+FORMAT_FILES = src/*.c src/*.h include/ami/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c \
+               $(wildcard bench/*.c)
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -167,4 +181,4 @@ lint:
 clean:
 	rm -rf $(BUILD)
 
--include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d) $(FUZZ_OBJS:.o=.d) $(BENCH_C_BINS:=.d)
