@@ -33,9 +33,8 @@ vim.cmd('highlight default AmiItalic term=italic cterm=italic gui=italic')
 
 local has_open_win_split = vim.fn.has('nvim-0.10') == 1
 
-local function set_opt(buf, name, value)
-  api.nvim_buf_set_option(buf, name, value)
-end
+local compat = require('ami.compat')
+local set_opt = compat.set_buf
 
 --- The thread buffer for a document, created when needed.
 function M.buffer(name)
@@ -58,7 +57,11 @@ end
 
 -- ---- highlighting: each line once, when it is complete ------------------------------------
 
-local add_hl = api.nvim_buf_add_highlight
+-- Highlights [s, e) of row; e = -1: to the end of line (whose text is given).
+local set_hl = compat.highlight
+local function add_hl(buf, ns_id, group, row, s, e, line)
+  set_hl(buf, ns_id, group, row, s, e >= 0 and e or #line)
+end
 
 -- `code`, **bold** and *italic* spans of a line outside code blocks.
 local function inline(buf, row, line)
@@ -99,24 +102,24 @@ local function highlight(buf, row, line, st, peek)
   local fence = line:match('^%s*(```+)') or line:match('^%s*(~~~+)')
   if st.fence then
     if fence and fence:sub(1, 1) == st.fence:sub(1, 1) and #fence >= #st.fence then
-      add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1)
+      add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1, line)
       if not peek then
         st.fence = nil
       end
     else
-      add_hl(buf, hl_ns, 'AmiCode', row, 0, -1)
+      add_hl(buf, hl_ns, 'AmiCode', row, 0, -1, line)
     end
   elseif fence then
-    add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1)
+    add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1, line)
     if not peek then
       st.fence = fence
     end
   elseif line:find('^#+%s') then
-    add_hl(buf, hl_ns, 'AmiHeading', row, 0, -1)
+    add_hl(buf, hl_ns, 'AmiHeading', row, 0, -1, line)
   elseif line:find('^>') then
-    add_hl(buf, hl_ns, 'AmiQuote', row, 0, -1)
+    add_hl(buf, hl_ns, 'AmiQuote', row, 0, -1, line)
   elseif line:find('^%s*[-*_]%s*[-*_]%s*[-*_][-*_%s]*$') then
-    add_hl(buf, hl_ns, 'AmiRule', row, 0, -1)
+    add_hl(buf, hl_ns, 'AmiRule', row, 0, -1, line)
   else
     local s, e = line:find('^%s*[-*+]%s')
     if not s then
@@ -141,19 +144,19 @@ end
 
 local function window_options(win)
   local wo = require('ami.config').get().sidebar
-  api.nvim_win_set_option(win, 'wrap', wo.wrap)
-  api.nvim_win_set_option(win, 'linebreak', true)
-  api.nvim_win_set_option(win, 'number', false)
-  api.nvim_win_set_option(win, 'relativenumber', false)
-  api.nvim_win_set_option(win, 'signcolumn', 'no')
-  api.nvim_win_set_option(win, 'foldcolumn', '0')
-  api.nvim_win_set_option(win, 'spell', false)
-  api.nvim_win_set_option(win, 'list', false)
+  compat.set_win(win, 'wrap', wo.wrap)
+  compat.set_win(win, 'linebreak', true)
+  compat.set_win(win, 'number', false)
+  compat.set_win(win, 'relativenumber', false)
+  compat.set_win(win, 'signcolumn', 'no')
+  compat.set_win(win, 'foldcolumn', '0')
+  compat.set_win(win, 'spell', false)
+  compat.set_win(win, 'list', false)
   local pos = wo.position
   if pos == 'left' or pos == 'right' then
-    api.nvim_win_set_option(win, 'winfixwidth', true)
+    compat.set_win(win, 'winfixwidth', true)
   else
-    api.nvim_win_set_option(win, 'winfixheight', true)
+    compat.set_win(win, 'winfixheight', true)
   end
 end
 

@@ -30,6 +30,16 @@ function M.contains(haystack, needle, what)
   end
 end
 
+--- Ends the test as skipped (reported, not counted): it does not apply to this Neovim.
+function M.skip(why)
+  error('AMI_SKIP: ' .. why, 0)
+end
+
+--- True when this Neovim is at least major.minor.
+function M.has(version)
+  return vim.fn.has('nvim-' .. version) == 1
+end
+
 --- Runs the event loop until cond() is truthy; fails after timeout ms.
 function M.wait(cond, timeout, what)
   local ok = vim.wait(timeout or 5000, cond, 5)
@@ -203,7 +213,7 @@ end
 --- A child Neovim (embedded, headless) with this checkout, driven over RPC, so tests can
 --- send keys that it processes like typed input while ami streams.
 function M.child()
-  local chan = vim.fn.jobstart({ 'nvim', '--embed', '--headless', '-n', '-i', 'NONE', '-u',
+  local chan = vim.fn.jobstart({ vim.v.progpath, '--embed', '--headless', '-n', '-i', 'NONE', '-u',
     M.root .. '/tests/nvim/init.lua' }, { rpc = true })
   assert(chan > 0, 'could not start a child Neovim')
   local c = { chan = chan }

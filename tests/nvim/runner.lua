@@ -10,10 +10,11 @@ end
 
 function M.run(path)
   local name = vim.fn.fnamemodify(path, ':t:r')
+  local label = vim.env.AMI_NVIM_LABEL or 'nvim'
   local ok_load, tests = pcall(dofile, path)
   if not ok_load then
     out('FAIL ' .. name .. ' (could not load)\n' .. tostring(tests))
-    out(('nvim/%s: 0 passed, 1 failed'):format(name))
+    out(('%s/%s: 0 passed, 1 failed'):format(label, name))
     vim.cmd('cquit 1')
     return
   end
@@ -30,17 +31,21 @@ function M.run(path)
       return a[1] < b[1]
     end)
   end
-  local passed, failed = 0, 0
+  local passed, failed, skipped = 0, 0, 0
   local h = require('helpers')
   for _, t in ipairs(list) do
-    local start = vim.loop.hrtime()
+    local start = (vim.uv or vim.loop).hrtime()
     local ok, err = xpcall(t[2], debug.traceback)
     local ok_reset, reset_err = pcall(h.reset)
     if ok and not ok_reset then
       ok, err = false, 'reset after the test failed: ' .. tostring(reset_err)
     end
-    local secs = (vim.loop.hrtime() - start) / 1e9
-    if ok then
+    local secs = ((vim.uv or vim.loop).hrtime() - start) / 1e9
+    local skip = not ok and tostring(err):match('AMI_SKIP: ([^\n]*)')
+    if skip then
+      skipped = skipped + 1
+      out(('skip %s.%s: %s'):format(name, t[1], skip))
+    elseif ok then
       passed = passed + 1
       out(('ok   %s.%s (%.2fs)'):format(name, t[1], secs))
     else
@@ -49,7 +54,10 @@ function M.run(path)
     end
   end
   pcall(h.shutdown)
-  out(('nvim/%s: %d passed, %d failed'):format(name, passed, failed))
+  if skipped > 0 then
+    out(('(%d skipped)'):format(skipped))
+  end
+  out(('%s/%s: %d passed, %d failed'):format(label, name, passed, failed))
   if failed > 0 then
     vim.cmd('cquit 1')
   else

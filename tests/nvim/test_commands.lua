@@ -1,6 +1,7 @@
 -- The writing commands against the fake provider: :Critique, :Explain, :AmiAsk, :AmiStop,
 -- :AmiQuote, :AmiModel, the sidebar, errors and a crashing engine.
 local h = require('helpers')
+local uv = vim.uv or vim.loop
 local api = vim.api
 
 local T = {}
@@ -164,7 +165,7 @@ T[#T + 1] = { 'stop_closes_the_connection_and_keeps_the_partial_text', function(
   h.wait(function()
     return sidebar_text(doc):find('6 ', 1, true) ~= nil or #sidebar_text(doc) > 400
   end, 5000, 'some text')
-  local t0 = vim.loop.hrtime()
+  local t0 = uv.hrtime()
   vim.cmd('AmiStop')
   h.wait(function()
     for _, r in ipairs(f.requests()) do
@@ -173,7 +174,7 @@ T[#T + 1] = { 'stop_closes_the_connection_and_keeps_the_partial_text', function(
       end
     end
   end, 2000, 'the fake provider to see the connection close')
-  h.ok((vim.loop.hrtime() - t0) / 1e6 < 2000, 'closed within 2 s')
+  h.ok((uv.hrtime() - t0) / 1e6 < 2000, 'closed within 2 s')
   h.wait_answer(doc)
   local text = sidebar_text(doc)
   h.contains(text, '**⚠ stopped: stopped by the user (partial answer kept)**')
@@ -268,7 +269,7 @@ T[#T + 1] = { 'a_killed_engine_is_reported_and_the_next_command_works', function
     local ids = require('ami.thread').running_ids(require('ami.thread').get(doc))
     return sidebar_text(doc):find('3 ', 1, true) and #ids == 1
   end, 5000, 'text')
-  vim.loop.kill(require('ami.host').pid(), 9)
+  uv.kill(require('ami.host').pid(), 9)
   h.wait_answer(doc)
   h.contains(sidebar_text(doc), '**⚠ interrupted: the engine process stopped; the answer is incomplete (partial answer kept)**')
   h.wait(function()

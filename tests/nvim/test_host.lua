@@ -1,5 +1,6 @@
 -- The engine process: lazy start, ping, unknown methods, restart after a crash, health.
 local h = require('helpers')
+local uv = vim.uv or vim.loop
 
 local T = {}
 
@@ -41,7 +42,7 @@ T[#T + 1] = { 'host_restarts_after_being_killed_and_says_so_once', function()
     exits = exits + 1
   end)
   local first = assert(host.request('ping')).pid
-  vim.loop.kill(first, 9)
+  uv.kill(first, 9)
   h.wait(function()
     return not host.running()
   end, 5000, 'the engine exit to be noticed')
@@ -88,6 +89,26 @@ T[#T + 1] = { 'checkhealth_reports_a_missing_binary', function()
   local text = h.text(0)
   vim.env.AMI_BIN = saved
   h.contains(text, 'engine not found at /nonexistent/ami')
+end }
+
+-- Everything ami does on 0.12 uses no deprecated function: :checkhealth vim.deprecated lists
+-- every vim.deprecate() call made so far, with its caller.
+T[#T + 1] = { 'nothing_ami_calls_is_deprecated', function()
+  if #vim.api.nvim_get_runtime_file('lua/vim/deprecated/health.lua', false) == 0 then
+    h.skip('this Neovim has no vim.deprecated health check (0.11 and newer do)')
+  end
+  h.use_fake('fake/hello')
+  local doc = h.document({ 'Une note.', '', 'Un paragraphe.' }, 'deprecated.md')
+  vim.cmd('Critique')
+  h.wait_answer(doc)
+  vim.cmd('AmiUsage')
+  vim.cmd('AmiStatus')
+  vim.cmd('checkhealth ami')
+  vim.cmd('checkhealth vim.deprecated')
+  local text = h.text(0)
+  h.contains(text, 'vim.deprecated')
+  h.ok(not text:find('/lua/ami/', 1, true) and not text:find('plugin/ami.lua', 1, true),
+    'no deprecated call from ami:\n' .. text)
 end }
 
 return T
