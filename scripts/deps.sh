@@ -3,7 +3,10 @@
 #
 #   scripts/deps.sh build          what `make` and `make demo` need (compiler, pkg-config, libraries)
 #   scripts/deps.sh test           the above, plus what `make test` runs (Neovim, Python 3, sqlite3,
-#                                  valgrind, clang for the fuzzers, openssl for the TLS test)
+#                                  valgrind, clang for the fuzzers, openssl for the TLS test,
+#                                  tmux for the TUI test, curl, and for the newer Neovims and the
+#                                  llama.cpp server unpacked from Debian's newer suites: patchelf
+#                                  and Debian's own python3-numpy)
 #   scripts/deps.sh bench          what `make bench` needs (Neovim, Python 3, tmux, curl)
 #   scripts/deps.sh --check build  install nothing: name what is missing and fail
 #
@@ -51,6 +54,15 @@ if [ "$level" = "test" ]; then
   have_cmd openssl || need "openssl" openssl openssl openssl
   have_cmd clang-format || need "clang-format" clang-format clang-format clang-tools-extra
   have_cmd cppcheck || need "cppcheck" cppcheck cppcheck cppcheck
+  have_cmd tmux || need "tmux" tmux tmux tmux
+  have_cmd curl || need "curl" curl curl curl
+  # scripts/debian-fetch.sh (Neovim 0.10/0.12 and llama-server from trixie/sid) and
+  # tests/llama/make_model.py (Debian's /usr/bin/python3 with its numpy); Debian only.
+  if have_cmd apt-get && have_cmd dpkg; then
+    have_cmd patchelf || need "patchelf" patchelf patchelf patchelf
+    { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; } ||
+      need "Debian's python3-numpy" python3-numpy numpy python3-numpy
+  fi
   # libFuzzer and the sanitizer runtimes that clang links against.
   if have_cmd clang && ! echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' |
     clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then

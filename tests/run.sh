@@ -4,7 +4,14 @@
 #   tests/run.sh              the unit, CLI and Neovim suites
 #   tests/run.sh unit cli     some of them: unit, cli, nvim, san (all three again against the
 #                             ASan+UBSan build in $SAN_BUILD), fuzz (each fuzzer in $FUZZ_BUILD
-#                             for $FUZZ_TIME seconds)
+#                             for $FUZZ_TIME seconds), llama (against a real llama.cpp server),
+#                             tui (Neovim's own TUI in tmux, driven by keystrokes)
+#
+# The Neovim suite runs on every supported version: the machine's `nvim` (Debian 12: 0.7.2)
+# and the newer ones Debian's trixie and sid suites carry, unpacked under $BUILD/debian by
+# scripts/debian-fetch.sh (cached: a second run downloads nothing).  Where they cannot be
+# fetched (no apt, not x86_64, offline) one line says so and the rest runs; with CI=true a
+# missing version is a failure.
 #
 # Each suite prints lines "<name>: N passed, M failed"; a suite that exits non-zero without
 # printing one counts as one failure.  The last line is the total.  $BUILD names the build
@@ -19,6 +26,8 @@ suites=("$@")
 
 pass=0
 fail=0
+declare -A ver_pass ver_fail # per Neovim version ("nvim-0.12.4", "san/nvim-0.12.4")
+ver_order=()
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -60,11 +69,128 @@ run() {
     f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed$/\2/')
     pass=$((pass + p))
     fail=$((fail + f))
+    local key=${line%%: *}
+    key=${key%/*}
+    case "$key" in
+    nvim-* | */nvim-*)
+      [ -z "${ver_pass[$key]+x}" ] && ver_order+=("$key") && ver_pass[$key]=0 && ver_fail[$key]=0
+      ver_pass[$key]=$((ver_pass[$key] + p))
+      ver_fail[$key]=$((ver_fail[$key] + f))
+      ;;
+    esac
   done <<<"$lines"
   if [ "$rc" -ne 0 ] && ! grep -qE ': [0-9]+ passed, [1-9][0-9]* failed$' "$out"; then
     echo "$name: exited with status $rc"
     fail=$((fail + 1))
   fi
+}
+
+# ---- Neovim versions -----------------------------------------------------------------------
+
+# nvim_labels[i] / nvim_bins[i]: every Neovim to test, the machine's first.  Filled once.
+nvim_labels=()
+nvim_bins=()
+nvim_ready=0
+newest_nvim=
+fetch_line() { # fetch_line SUITE PACKAGE...: prepares $BUILD/debian/SUITE; 0 or 3
+  local suite=$1
+  shift
+  local log
+  log=$(scripts/debian-fetch.sh "$suite" "$BUILD/debian/$suite" "$@" 2>&1)
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "$log" | tail -n 1
+    return 3
+  fi
+  echo "$log" | sed 's/^/  /'
+}
+missing_version() { # missing_version WHAT WHY
+  echo "nvim: $1 is not tested here: $2"
+  if [ "${CI:-}" = true ]; then
+    echo "versions/$1: 0 passed, 1 failed (CI=true: every supported version must run)"
+    fail=$((fail + 1))
+  fi
+}
+find_nvims() {
+  [ $nvim_ready = 1 ] && return
+  nvim_ready=1
+  if command -v nvim >/dev/null 2>&1; then
+    nvim_labels+=("nvim-$(nvim --version | head -n 1 | sed -E 's/^NVIM v?//')")
+    nvim_bins+=("$(command -v nvim)")
+  fi
+  local suite why
+  for suite in trixie sid; do
+    if ! why=$(fetch_line "$suite" neovim); then
+      missing_version "Neovim from Debian $suite" "$why"
+      continue
+    fi
+    local bin=$PWD/$BUILD/debian/$suite/usr/bin/nvim
+    local v
+    if ! v=$("$bin" --version 2>&1 | head -n 1 | sed -E 's/^NVIM v?//') || [ -z "$v" ]; then
+      missing_version "Neovim from Debian $suite" "$bin does not run: $v"
+      continue
+    fi
+    nvim_labels+=("nvim-$v")
+    nvim_bins+=("$bin")
+  done
+  newest_nvim=${nvim_bins[${#nvim_bins[@]}-1]:-}
+  echo "Neovim versions under test: ${nvim_labels[*]}"
+}
+
+# The headless suite on each version; its summary lines read "nvim-0.12.4/test_x: …".
+nvim_suite() {
+  find_nvims
+  local i
+  for i in "${!nvim_bins[@]}"; do
+    NVIM=${nvim_bins[$i]} AMI_NVIM_LABEL=${nvim_labels[$i]} run "${nvim_labels[$i]}" \
+      tests/nvim/run.sh
+  done
+}
+
+# ---- a real llama.cpp server ------------------------------------------------------------------
+
+llama_ready=0
+llama_suite() {
+  if [ $llama_ready = 0 ]; then
+    local exports
+    if ! exports=$(tests/llama/prepare.sh "$BUILD" 2>&1); then
+      llama_ready=2
+      echo "llama: the llama.cpp server is not tested here: $(echo "$exports" | tail -n 1)"
+      if [ "${CI:-}" = true ]; then
+        echo "llama/prepare: 0 passed, 1 failed (CI=true: the real server must run)"
+        fail=$((fail + 1))
+      fi
+    else
+      eval "$exports"
+      export AMI_LLAMA_SERVER AMI_LLAMA_BACKEND AMI_LLAMA_MODEL
+      llama_ready=1
+    fi
+  fi
+  [ $llama_ready = 1 ] || return 0
+  run llama python3 tests/cli/run.py --dir tests/llama --name llama
+  find_nvims
+  local i
+  for i in "${!nvim_bins[@]}"; do
+    NVIM=${nvim_bins[$i]} AMI_NVIM_LABEL=${nvim_labels[$i]} run "${nvim_labels[$i]}/llama" \
+      tests/nvim/run.sh tests/llama/nvim_llama.lua
+  done
+}
+
+# ---- Neovim's TUI in tmux, driven by keystrokes (the newest Neovim) ---------------------------
+
+tui_suite() {
+  find_nvims
+  if [ -z "$newest_nvim" ]; then
+    echo "tui: no Neovim to drive"
+    fail=$((fail + 1))
+    return
+  fi
+  if ! command -v tmux >/dev/null 2>&1; then
+    echo "tui: tmux is not installed (scripts/deps.sh test installs it)"
+    fail=$((fail + 1))
+    return
+  fi
+  NVIM=$newest_nvim run tui python3 tests/cli/run.py -j 1 --dir tests/tui --name tui
 }
 
 unit_suite() {
@@ -94,7 +220,8 @@ san_suite() {
   prefix=san/
   unit_suite "$san"
   run cli python3 tests/cli/run.py
-  run nvim tests/nvim/run.sh
+  nvim_suite
+  llama_suite
   prefix=
   unset ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS AMI_SANITIZED
   export AMI_BIN=$saved_bin
@@ -142,7 +269,9 @@ for s in "${suites[@]}"; do
   case "$s" in
   unit) unit_suite "$BUILD" ;;
   cli) run cli python3 tests/cli/run.py ;;
-  nvim) run nvim tests/nvim/run.sh ;;
+  nvim) nvim_suite ;;
+  llama) llama_suite ;;
+  tui) tui_suite ;;
   style)
     run style/format make --no-print-directory -s format-check
     run style/lint make --no-print-directory -s lint
@@ -156,5 +285,11 @@ for s in "${suites[@]}"; do
   esac
 done
 
+if [ ${#ver_order[@]} -gt 0 ]; then
+  echo "Neovim headless suite, per version:"
+  for k in "${ver_order[@]}"; do
+    echo "  $k: ${ver_pass[$k]} passed, ${ver_fail[$k]} failed"
+  done
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -2,16 +2,30 @@
 # Runs each tests/nvim/test_*.lua in its own headless Neovim, with every XDG_* directory and
 # HOME pointed at a fresh temporary directory and no real API key in the environment.
 #
-#   tests/nvim/run.sh [NAME_SUBSTRING...]
+#   tests/nvim/run.sh [NAME_SUBSTRING | FILE.lua ...]
 #
-# Each file prints "nvim/<file>: N passed, M failed" (tests/run.sh adds them up).
+# $NVIM names the Neovim to run (default: nvim on the PATH); $AMI_NVIM_LABEL the prefix of
+# the summary lines (default "nvim").  Each file prints "<label>/<file>: N passed, M failed"
+# (tests/run.sh adds them up).  A FILE.lua argument runs that file even outside tests/nvim.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 export AMI_ROOT=$ROOT
 export AMI_BIN=${AMI_BIN:-$ROOT/build/ami}
+NVIM=${NVIM:-nvim}
+export AMI_NVIM_LABEL=${AMI_NVIM_LABEL:-nvim}
 status=0
-for f in tests/nvim/test_*.lua; do
+files=()
+filters=()
+for a in "$@"; do
+  case "$a" in
+  *.lua) files+=("$a") ;;
+  *) filters+=("$a") ;;
+  esac
+done
+[ ${#files[@]} -eq 0 ] && files=(tests/nvim/test_*.lua)
+set -- "${filters[@]+"${filters[@]}"}"
+for f in "${files[@]}"; do
   if [ $# -gt 0 ]; then
     keep=0
     for p in "$@"; do case "$f" in *"$p"*) keep=1 ;; esac; done
@@ -25,7 +39,7 @@ for f in tests/nvim/test_*.lua; do
     -u HTTP_PROXY -u HTTPS_PROXY \
     XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state" \
     XDG_CACHE_HOME="$tmp/cache" XDG_RUNTIME_DIR="$tmp/run" HOME="$tmp/home" AMI_TEST_TMP="$tmp" \
-    timeout -k 5 300 nvim --headless -n -i NONE -u tests/nvim/init.lua \
+    timeout -k 5 300 "$NVIM" --headless -n -i NONE -u tests/nvim/init.lua \
     -c "lua require('runner').run('$f')" </dev/null 2>"$tmp/stderr"
   rc=$?
   if [ $rc -ne 0 ]; then
@@ -35,7 +49,7 @@ for f in tests/nvim/test_*.lua; do
     echo
     # A run that died without its summary line still counts as a failure.
     if [ $rc -ge 124 ]; then
-      echo "nvim/$(basename "$f" .lua): 0 passed, 1 failed"
+      echo "$AMI_NVIM_LABEL/$(basename "$f" .lua): 0 passed, 1 failed"
       echo "  (Neovim exited with status $rc: timeout or crash)"
     fi
   fi
