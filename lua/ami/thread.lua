@@ -247,6 +247,7 @@ local function finish(a, ev)
   answers[a.id] = nil
   running = running - 1
   a.status = ev.status
+  a.result = ev -- the 'done' event: tokens, cost, timings, message
   a.model_answered = ev.model_answered or a.model_answered
   a.ended = os.time()
   local t = a.thread

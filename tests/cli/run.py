@@ -2,7 +2,9 @@
 """Runs the CLI tests: every function named test_* in tests/cli/test_*.py, each with a fresh
 harness.Env.  Ends with "cli: N passed, M failed".
 
-    python3 tests/cli/run.py [-j N] [SUBSTRING...]   only tests whose name contains one of them
+    python3 tests/cli/run.py [-j N] [--dir DIR --name NAME] [SUBSTRING...]
+        SUBSTRING: only tests whose name contains one of them; DIR: another directory of
+        test_*.py files using the same harness (tests/llama), NAME its summary's name.
 """
 import concurrent.futures
 import glob
@@ -17,8 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
-def discover(patterns):
-    here = os.path.dirname(os.path.abspath(__file__))
+def discover(patterns, here):
     for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
         name = os.path.splitext(os.path.basename(path))[0]
         spec = importlib.util.spec_from_file_location(name, path)
@@ -51,13 +52,20 @@ def run_one(item):
 def main(argv):
     jobs = 2
     patterns = []
+    here = os.path.dirname(os.path.abspath(__file__))
+    suite = "cli"
     it = iter(argv)
     for a in it:
         if a == "-j":
             jobs = int(next(it))
+        elif a == "--dir":
+            here = os.path.abspath(next(it))
+            sys.path.insert(0, here)
+        elif a == "--name":
+            suite = next(it)
         else:
             patterns.append(a)
-    tests = list(discover(patterns))
+    tests = list(discover(patterns, here))
     passed = failed = skipped = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         for name, ok, detail, secs in pool.map(run_one, tests):
@@ -73,7 +81,7 @@ def main(argv):
             sys.stdout.flush()
     if skipped:
         print("(%d skipped)" % skipped)
-    print("cli: %d passed, %d failed" % (passed, failed))
+    print("%s: %d passed, %d failed" % (suite, passed, failed))
     return 1 if failed else 0
 
 
