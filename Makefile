@@ -83,8 +83,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(BUILD)/.flags
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $< $(LIB_OBJS) -o $@ $(ALL_LDFLAGS) $(LIBS)
 
 # The README's test command: installs what is missing, builds, runs every suite (unit, CLI,
-# Neovim), runs them all again against an ASan+UBSan build, smoke-tests every fuzzer for
-# FUZZ_TIME seconds, and ends with "N passed, N failed".
+# Neovim on 0.7.2 and the newer versions Debian's trixie and sid carry, a real llama.cpp server,
+# Neovim's TUI in tmux), runs them again against an ASan+UBSan build, smoke-tests every fuzzer
+# for FUZZ_TIME seconds, and ends with "N passed, N failed".
 SAN_BUILD ?= $(BUILD)/san
 FUZZ_BUILD ?= $(BUILD)/fuzz
 FUZZ_TIME ?= 30
@@ -93,7 +94,7 @@ test: deps
 	@$(MAKE) --no-print-directory sanitized
 	@$(MAKE) --no-print-directory fuzz-build
 	@BUILD=$(BUILD) SAN_BUILD=$(SAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) \
-	  tests/run.sh style unit cli nvim san fuzz
+	  tests/run.sh style unit cli nvim llama tui san fuzz
 
 # The same binary and unit tests built with AddressSanitizer and UndefinedBehaviorSanitizer.
 sanitized:
