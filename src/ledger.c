@@ -19,6 +19,7 @@
 #include "ami/ledger.h"
 
 #include "ami/log.h"
+#include "ledger_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,58 +34,7 @@
 #define BUSY_TIMEOUT_MS 10000
 #define ERRLEN          512
 
-/* ---- schema ----------------------------------------------------------------------------- */
-
-/* migrations[v] takes a file from user_version v to v + 1.  Never edit a step once released:
- * add one.  doc/LEDGER.md describes the result. */
-static const char *const migrations[LEDGER_SCHEMA_VERSION] = {
-    /* 0 -> 1: the table. */
-    "CREATE TABLE requests ("
-    " id INTEGER PRIMARY KEY,"
-    " started_at TEXT NOT NULL,"
-    " started_unix INTEGER NOT NULL,"
-    " ended_at TEXT,"
-    " ended_unix INTEGER,"
-    " client TEXT NOT NULL,"
-    " command TEXT NOT NULL,"
-    " provider TEXT,"
-    " model_requested TEXT,"
-    " model_answered TEXT,"
-    " document TEXT,"
-    " thread TEXT,"
-    " prompt_tokens INTEGER,"
-    " completion_tokens INTEGER,"
-    " cost_usd REAL,"
-    " cost_source TEXT NOT NULL,"
-    " co2e_g REAL,"
-    " status TEXT NOT NULL,"
-    " error TEXT,"
-    " finish_reason TEXT,"
-    " ttft_ms INTEGER,"
-    " duration_ms INTEGER,"
-    " prompt_text TEXT,"
-    " answer_text TEXT);",
-    /* 1 -> 2: indexes for the month and document totals, and the `months` view that gives
-     * people with the sqlite3 shell or Datasette the same totals as `ami usage`. */
-    "CREATE INDEX requests_started ON requests(started_unix);"
-    "CREATE INDEX requests_document ON requests(document);"
-    "CREATE VIEW months AS SELECT"
-    " strftime('%Y-%m', started_unix, 'unixepoch', 'localtime') AS month,"
-    " COALESCE(SUM(status <> 'refused'), 0) AS requests,"
-    " COALESCE(SUM(status = 'refused'), 0) AS refused,"
-    " COUNT(DISTINCT CASE WHEN status <> 'refused' THEN thread END) AS threads,"
-    " COALESCE(SUM(CASE WHEN status <> 'refused' THEN prompt_tokens END), 0) AS prompt_tokens,"
-    " COALESCE(SUM(CASE WHEN status <> 'refused' THEN completion_tokens END), 0)"
-    "  AS completion_tokens,"
-    " TOTAL(CASE WHEN status <> 'refused' AND cost_source <> 'unknown' THEN cost_usd END)"
-    "  AS cost_usd,"
-    " TOTAL(CASE WHEN status <> 'refused' AND cost_source = 'estimated' THEN cost_usd END)"
-    "  AS estimated_cost_usd,"
-    " COALESCE(SUM(status <> 'refused' AND (cost_source = 'unknown' OR cost_usd IS NULL)), 0)"
-    "  AS unknown_cost_requests,"
-    " TOTAL(CASE WHEN status <> 'refused' THEN co2e_g END) AS co2e_g"
-    " FROM requests GROUP BY month ORDER BY month DESC;",
-};
+/* ---- schema: src/ledger_schema.c ---------------------------------------------------------- */
 
 /* The totals' columns, in ledger_totals order; the same definitions as the months view. */
 #define TOTALS_COLUMNS                                                                             \
@@ -110,7 +60,16 @@ static const char insert_sql[] =
 
 /* ---- types ------------------------------------------------------------------------------ */
 
-typedef enum { OP_OPEN, OP_RECORD, OP_MONTH, OP_MONTHS, OP_DOCUMENT, OP_FLUSH, OP_CLOSE } op_kind;
+typedef enum {
+    OP_OPEN,
+    OP_RECORD,
+    OP_MONTH,
+    OP_MONTHS,
+    OP_DOCUMENT,
+    OP_FLUSH,
+    OP_EXEC,
+    OP_CLOSE
+} op_kind;
 
 /* The strings of a row, copied by ledger_record. */
 enum {
@@ -152,6 +111,10 @@ typedef struct op {
     size_t n_models;
     ledger_totals *months;
     size_t n_months;
+
+    /* OP_EXEC: the work, what it is doing (for the error message) */
+    ledger_work_fn exec;
+    const char *what;
 
     ledger_done_fn done;
     ledger_totals_fn totals_cb;
@@ -402,7 +365,7 @@ static int migrate(ledger *l, char *err) {
         goto fail;
     }
     for (long long v = version; v < LEDGER_SCHEMA_VERSION; v++) {
-        rc = sqlite3_exec(l->db, migrations[v], NULL, NULL, &msg);
+        rc = sqlite3_exec(l->db, ledger_migrations[v], NULL, NULL, &msg);
         if (rc != SQLITE_OK) {
             snprintf(err, ERRLEN, "ledger %s: cannot update the schema from version %lld: %s",
                      l->path, v, msg ? msg : sqlite3_errstr(rc));
@@ -734,6 +697,18 @@ static void work_cb(uv_work_t *w) {
     case OP_MONTHS:
         o->rc = do_months(l, o);
         break;
+    case OP_EXEC: {
+        int rc = o->exec(l->db, l->store_text, o->ud);
+        o->rc = 0;
+        if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+            db_error(l, o->what, rc, o->err);
+            o->fatal = is_fatal(rc);
+            o->rc = LEDGER_EDB;
+        }
+        if (!sqlite3_get_autocommit(l->db)) /* a transaction the work left open */
+            sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+        break;
+    }
     default:
         o->rc = 0;
         break;
@@ -789,6 +764,7 @@ static void after_work_cb(uv_work_t *w, int status) {
     switch (o->kind) {
     case OP_RECORD:
     case OP_FLUSH:
+    case OP_EXEC:
         if (o->done)
             o->done(o->ud, o->rc, err);
         break;
@@ -1016,6 +992,23 @@ int ledger_flush(ledger *l, ledger_done_fn done, void *ud) {
     op *o = op_new(l, OP_FLUSH);
     if (!o)
         return LEDGER_ENOMEM;
+    o->done = done;
+    o->ud = ud;
+    enqueue(l, o);
+    return 0;
+}
+
+int ledger_exec(ledger *l, const char *what, ledger_work_fn work, ledger_done_fn done, void *ud) {
+    int rc = refuse(l);
+    if (rc < 0)
+        return rc;
+    if (!work || !what)
+        return LEDGER_EINVAL;
+    op *o = op_new(l, OP_EXEC);
+    if (!o)
+        return LEDGER_ENOMEM;
+    o->exec = work;
+    o->what = what;
     o->done = done;
     o->ud = ud;
     enqueue(l, o);

@@ -167,6 +167,22 @@ int ledger_months(ledger *l, int how_many, ledger_months_fn cb, void *ud);
 /// so a file reopened later shows what it already cost.  Returns as ledger_month.
 int ledger_document(ledger *l, const char *path, ledger_totals_fn cb, void *ud);
 
+struct sqlite3;
+/// Work on the ledger's connection, run on the thread pool between the other operations:
+/// db is usable (the schema is current), store_text says whether texts may be kept.  Returns
+/// SQLITE_OK (or SQLITE_DONE), or the SQLite result code of what failed: the ledger turns it
+/// into one sentence ("ledger PATH: <what>: <SQLite's message>") and rolls back a transaction
+/// the work left open.  The work must not touch the loop or anything the loop thread uses:
+/// it reads and writes only its own ud, which the loop thread must leave alone until done.
+typedef int (*ledger_work_fn)(struct sqlite3 *db, int store_text, void *ud);
+
+/// Queues work (see ledger_work_fn); what names it for an error message and must stay valid
+/// until done ("cannot store the notes").  done (may be NULL) gets rc 0 or a negative code
+/// and the reason, on the loop thread.  How the other modules keep their own tables (notes,
+/// votes, imported usage) in the same file without a connection of their own.  Returns as
+/// ledger_record.
+int ledger_exec(ledger *l, const char *what, ledger_work_fn work, ledger_done_fn done, void *ud);
+
 /// Calls done once every operation queued before it has finished: rc 0 when the ledger is
 /// usable, LEDGER_EUNUSABLE (with the reason) when it could not be opened.  A way to learn
 /// whether the file is usable (health checks, tests).  Returns as ledger_record.

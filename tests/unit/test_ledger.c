@@ -947,6 +947,87 @@ static void test_operations_run_in_order(void) {
     free(dir);
 }
 
+/* ledger_exec: work on the pool thread, in queue order, with errors turned into sentences and
+ * a transaction left open rolled back. */
+typedef struct exec_work {
+    const char *sql;
+    int leave_open;  /* BEGIN and return without COMMIT */
+    long long count; /* requests rows the work saw */
+    int store_text;
+    int done_calls;
+    int rc;
+    char err[512];
+} exec_work;
+
+static int run_exec(sqlite3 *db, int store_text, void *ud) {
+    exec_work *w = ud;
+    w->store_text = store_text;
+    int rc = SQLITE_OK;
+    if (w->leave_open)
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, w->sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK || w->leave_open)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM requests", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        w->count = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void on_exec_done(void *ud, int rc, const char *err) {
+    exec_work *w = ud;
+    w->done_calls++;
+    w->rc = rc;
+    snprintf(w->err, sizeof w->err, "%s", err ? err : "");
+}
+
+static void test_exec(void) {
+    char *dir = tmpdir();
+    char *path = join(dir, "ledger.sqlite3");
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ledger *l = ledger_new(&loop, path, 0);
+    ledger_row r = sample(LEDGER_STATUS_OK);
+    exec_work ok = {.sql = "CREATE TABLE extra (x)", .count = -1};
+    exec_work bad = {.sql = "INSERT INTO no_such_table VALUES (1)", .count = -1};
+    exec_work open_tx = {.sql = "INSERT INTO extra VALUES (1)", .leave_open = 1, .count = -1};
+    exec_work after = {.sql = "SELECT 1", .count = -1};
+    CHECK_INT(ledger_record(l, &r, NULL, NULL), 0);
+    CHECK_INT(ledger_exec(l, "cannot add a table", run_exec, on_exec_done, &ok), 0);
+    CHECK_INT(ledger_record(l, &r, NULL, NULL), 0);
+    CHECK_INT(ledger_exec(l, "cannot store the notes", run_exec, on_exec_done, &bad), 0);
+    CHECK_INT(ledger_exec(l, "cannot finish", run_exec, on_exec_done, &open_tx), 0);
+    CHECK_INT(ledger_exec(l, "cannot read", run_exec, on_exec_done, &after), 0);
+    CHECK_INT(ledger_exec(l, NULL, run_exec, NULL, NULL), LEDGER_EINVAL);
+    CHECK_INT(ledger_exec(l, "x", NULL, NULL, NULL), LEDGER_EINVAL);
+    CHECK_INT(ok.done_calls, 0); /* never from inside the call */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_INT(ok.done_calls, 1);
+    CHECK_INT(ok.rc, 0);
+    CHECK_INT(ok.count, 1); /* after the first row, before the second */
+    CHECK_INT(ok.store_text, 0);
+    CHECK_INT(bad.rc, LEDGER_EDB);
+    CHECK(strstr(bad.err, "cannot store the notes: no such table: no_such_table") != NULL);
+    CHECK(strstr(bad.err, path) != NULL);
+    CHECK_INT(open_tx.rc, 0);
+    CHECK_INT(after.rc, 0); /* the transaction left open was rolled back: the queue goes on */
+    CHECK_INT(after.count, 2);
+    CHECK_INT(close_and_run(l, &loop), 1);
+    sqlite3 *db = raw_open(path);
+    CHECK_INT(sql_int(db, "SELECT count(*) FROM extra"), 0); /* rolled back */
+    CHECK_INT(sql_int(db, "SELECT count(*) FROM requests"), 2);
+    sqlite3_close(db);
+    uv_loop_close(&loop);
+    rm_rf(dir);
+    free(path);
+    free(dir);
+}
+
 typedef struct closer {
     ledger *l;
     int closed;
@@ -1134,6 +1215,7 @@ int main(int argc, char **argv) {
     RUN(test_disk_full);
     RUN(test_operations_run_in_order);
     RUN(test_close_from_callback);
+    RUN(test_exec);
     RUN(test_invalid_arguments);
     RUN(test_concurrent_writers);
     return check_report("ledger");

@@ -1,0 +1,57 @@
+/* ledger_schema: the SQLite schema of the ledger, as a list of migrations.  doc/LEDGER.md
+ * describes the result; src/ledger.c runs them (in one write transaction, re-reading
+ * user_version inside it, so two processes opening an old file migrate it once).
+ */
+#include "ami/ledger.h"
+#include "ledger_internal.h"
+
+/* migrations[v] takes a file from user_version v to v + 1.  Never edit a step once released:
+ * add one.  doc/LEDGER.md describes the result. */
+const char *const ledger_migrations[LEDGER_SCHEMA_VERSION] = {
+    /* 0 -> 1: the table. */
+    "CREATE TABLE requests ("
+    " id INTEGER PRIMARY KEY,"
+    " started_at TEXT NOT NULL,"
+    " started_unix INTEGER NOT NULL,"
+    " ended_at TEXT,"
+    " ended_unix INTEGER,"
+    " client TEXT NOT NULL,"
+    " command TEXT NOT NULL,"
+    " provider TEXT,"
+    " model_requested TEXT,"
+    " model_answered TEXT,"
+    " document TEXT,"
+    " thread TEXT,"
+    " prompt_tokens INTEGER,"
+    " completion_tokens INTEGER,"
+    " cost_usd REAL,"
+    " cost_source TEXT NOT NULL,"
+    " co2e_g REAL,"
+    " status TEXT NOT NULL,"
+    " error TEXT,"
+    " finish_reason TEXT,"
+    " ttft_ms INTEGER,"
+    " duration_ms INTEGER,"
+    " prompt_text TEXT,"
+    " answer_text TEXT);",
+    /* 1 -> 2: indexes for the month and document totals, and the `months` view that gives
+     * people with the sqlite3 shell or Datasette the same totals as `ami usage`. */
+    "CREATE INDEX requests_started ON requests(started_unix);"
+    "CREATE INDEX requests_document ON requests(document);"
+    "CREATE VIEW months AS SELECT"
+    " strftime('%Y-%m', started_unix, 'unixepoch', 'localtime') AS month,"
+    " COALESCE(SUM(status <> 'refused'), 0) AS requests,"
+    " COALESCE(SUM(status = 'refused'), 0) AS refused,"
+    " COUNT(DISTINCT CASE WHEN status <> 'refused' THEN thread END) AS threads,"
+    " COALESCE(SUM(CASE WHEN status <> 'refused' THEN prompt_tokens END), 0) AS prompt_tokens,"
+    " COALESCE(SUM(CASE WHEN status <> 'refused' THEN completion_tokens END), 0)"
+    "  AS completion_tokens,"
+    " TOTAL(CASE WHEN status <> 'refused' AND cost_source <> 'unknown' THEN cost_usd END)"
+    "  AS cost_usd,"
+    " TOTAL(CASE WHEN status <> 'refused' AND cost_source = 'estimated' THEN cost_usd END)"
+    "  AS estimated_cost_usd,"
+    " COALESCE(SUM(status <> 'refused' AND (cost_source = 'unknown' OR cost_usd IS NULL)), 0)"
+    "  AS unknown_cost_requests,"
+    " TOTAL(CASE WHEN status <> 'refused' THEN co2e_g END) AS co2e_g"
+    " FROM requests GROUP BY month ORDER BY month DESC;",
+};
