@@ -54,9 +54,13 @@ static const char insert_sql[] =
     "INSERT INTO requests (started_at, started_unix, ended_at, ended_unix, client, command,"
     " provider, model_requested, model_answered, document, thread, prompt_tokens,"
     " completion_tokens, cost_usd, cost_source, co2e_g, status, error, finish_reason, ttft_ms,"
-    " duration_ms, prompt_text, answer_text)"
+    " duration_ms, prompt_text, answer_text, uid, turn)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23)";
+    " ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+/* The notes written while the request streamed now point at its row. */
+static const char link_notes_sql[] =
+    "UPDATE notes SET request_id = ?1 WHERE request_uid = ?2 AND request_id IS NULL";
 
 /* ---- types ------------------------------------------------------------------------------ */
 
@@ -84,6 +88,8 @@ enum {
     S_FINISH_REASON,
     S_PROMPT_TEXT,
     S_ANSWER_TEXT,
+    S_UID,
+    S_TURN,
     S_COUNT
 };
 
@@ -471,6 +477,19 @@ static int bind_count(sqlite3_stmt *st, int i, long long v) {
     return v >= 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
 }
 
+static int link_notes(sqlite3 *db, sqlite3_int64 id, const char *uid) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, link_notes_sql, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 1, id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 2, uid, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+        rc = SQLITE_OK;
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int do_record(ledger *l, op *o) {
     const ledger_row *r = &o->row;
     sqlite3_stmt *st = l->insert;
@@ -504,6 +523,8 @@ static int do_record(ledger *l, op *o) {
     rc |= bind_count(st, 21, r->duration_ms);
     rc |= bind_text(st, 22, l->store_text ? r->prompt_text : NULL);
     rc |= bind_text(st, 23, l->store_text ? r->answer_text : NULL);
+    rc |= bind_text(st, 24, r->uid);
+    rc |= bind_text(st, 25, l->store_text ? r->turn : NULL);
     if (rc != SQLITE_OK) {
         sqlite3_clear_bindings(st);
         db_error(l, "cannot record the request", SQLITE_NOMEM, o->err);
@@ -513,10 +534,12 @@ static int do_record(ledger *l, op *o) {
     rc = sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
-        if (rc == SQLITE_DONE)
-            rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
-        else
+        if (rc == SQLITE_DONE && r->uid)
+            rc = link_notes(l->db, sqlite3_last_insert_rowid(l->db), r->uid);
+        else if (rc != SQLITE_DONE)
             rc = sqlite3_reset(st); /* the step's real error code */
+        if (rc == SQLITE_DONE || rc == SQLITE_OK)
+            rc = sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
     }
     if (rc != SQLITE_OK) {
         db_error(l, "cannot record the request", rc, o->err);
@@ -895,7 +918,9 @@ int ledger_record(ledger *l, const ledger_row *row, ledger_done_fn done, void *u
                                 row->error,
                                 row->finish_reason,
                                 l->store_text ? row->prompt_text : NULL,
-                                l->store_text ? row->answer_text : NULL};
+                                l->store_text ? row->answer_text : NULL,
+                                row->uid,
+                                l->store_text ? row->turn : NULL};
     for (int i = 0; i < S_COUNT; i++) {
         o->s[i] = xstrdup(src[i]);
         if (src[i] && !o->s[i]) {
@@ -918,6 +943,8 @@ int ledger_record(ledger *l, const ledger_row *row, ledger_done_fn done, void *u
     o->row.finish_reason = o->s[S_FINISH_REASON];
     o->row.prompt_text = o->s[S_PROMPT_TEXT];
     o->row.answer_text = o->s[S_ANSWER_TEXT];
+    o->row.uid = o->s[S_UID];
+    o->row.turn = o->s[S_TURN];
     o->done = done;
     o->ud = ud;
     enqueue(l, o);

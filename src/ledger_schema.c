@@ -54,4 +54,33 @@ const char *const ledger_migrations[LEDGER_SCHEMA_VERSION] = {
     "  AS unknown_cost_requests,"
     " TOTAL(CASE WHEN status <> 'refused' THEN co2e_g END) AS co2e_g"
     " FROM requests GROUP BY month ORDER BY month DESC;",
+    /* 2 -> 3: margin notes.  requests gains `uid` (a stable name for a request, given before
+     * its row exists, so notes can point at it while it streams) and `turn` (what was asked,
+     * as JSON without the document: how a thread is shown again after a restart).  `notes`
+     * holds each remark anchored on the writer's words, with its state. */
+    "ALTER TABLE requests ADD COLUMN uid TEXT;"
+    "ALTER TABLE requests ADD COLUMN turn TEXT;"
+    "CREATE UNIQUE INDEX requests_uid ON requests(uid);"
+    "CREATE INDEX requests_thread ON requests(thread);"
+    "CREATE TABLE notes ("
+    " id INTEGER PRIMARY KEY,"
+    " uid TEXT NOT NULL UNIQUE,"
+    " request_uid TEXT NOT NULL,"
+    " request_id INTEGER REFERENCES requests(id),"
+    " document TEXT NOT NULL,"
+    " thread TEXT,"
+    " seq INTEGER NOT NULL,"
+    " kind TEXT,"
+    " quote TEXT NOT NULL,"
+    " comment TEXT NOT NULL DEFAULT '',"
+    " model TEXT,"
+    " created_at TEXT NOT NULL,"
+    " created_unix INTEGER NOT NULL,"
+    " anchor TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " line_start INTEGER, col_start INTEGER, line_end INTEGER, col_end INTEGER,"
+    " passage_start INTEGER, passage_end INTEGER,"
+    " updated_unix INTEGER NOT NULL);"
+    "CREATE INDEX notes_document ON notes(document, state);"
+    "CREATE INDEX notes_request ON notes(request_uid);",
 };

@@ -39,7 +39,7 @@
 
 /* The schema version this ami writes (PRAGMA user_version); older files are migrated when
  * opened, newer ones are left alone and reported. */
-#define LEDGER_SCHEMA_VERSION 2
+#define LEDGER_SCHEMA_VERSION 3
 
 /* Error codes (negative, as everywhere in ami). */
 #define LEDGER_EUNUSABLE (-1) /* the file could not be opened; ledger_error() says why */
@@ -83,6 +83,9 @@ typedef struct ledger_row {
     long long duration_ms;   /* -1 = unknown */
     const char *prompt_text; /* kept only when the ledger stores texts */
     const char *answer_text;
+    const char *uid;  /* the request's stable name (notes point at it), or NULL */
+    const char *turn; /* what was asked, as JSON without the document; kept only when the
+                         ledger stores texts (it holds the question) */
 } ledger_row;
 
 /* Totals for one model within a period. */

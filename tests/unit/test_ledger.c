@@ -446,7 +446,7 @@ static void test_file_mode_wal_and_schema(void) {
                   "id,started_at,started_unix,ended_at,ended_unix,client,command,provider,"
                   "model_requested,model_answered,document,thread,prompt_tokens,"
                   "completion_tokens,cost_usd,cost_source,co2e_g,status,error,finish_reason,"
-                  "ttft_ms,duration_ms,prompt_text,answer_text");
+                  "ttft_ms,duration_ms,prompt_text,answer_text,uid,turn");
     CHECK_INT(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'months'"), 1);
     sqlite3_close(db);
 
