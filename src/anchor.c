@@ -1,0 +1,1410 @@
+/* anchor: find a note's quoted words in the document.  See include/ami/anchor.h.
+ *
+ * What anchor_doc_new() builds, once per document:
+ *   doc    a copy of the bytes (tier 1 searches it; ranges index it);
+ *   norm   the normalized text (tier 2 and 3 search it), never longer than doc;
+ *   map    for each byte of norm, the offset in doc of the character it comes from: a range
+ *          [a, b) of norm maps back to [map[a], end of the character at map[b - 1]);
+ *   lines  the offset where each line starts (after every LF);
+ *   hist   byte counts of doc and of norm: the search looks for the quote's rarest byte.
+ *
+ * How one quote is searched (anchor_find):
+ *
+ *     strip ─► empty? ─────────────────────────────────────────────► unanchored (empty)
+ *       │
+ *       ├─ fewer than 3 code points ─► exactly one occurrence in the passage? ─► exact / ambiguous
+ *       │
+ *       ├─ tier 1 in the passage ─► tier 2 in the passage ─► tiers 1 and 2 around it, widening
+ *       │   (4 KiB, 8 KiB, … on each side; the first round that finds one ends the search)
+ *       │
+ *       ├─ an elision inside? ─► parts in order (exact, then fuzzy) ─► found / unanchored
+ *       │
+ *       └─ tier 3: Myers over passage ± 2 KiB ─► Myers over the whole document ─► found / not
+ *
+ * The exact searches (finder_*) look for the quote's rarest byte with memchr and compare from
+ * there.  On ordinary text that skips most of the document at memchr speed; on a hostile one
+ * (a document of "aaaa…" and a quote "aaa…ab") the comparisons would cost O(n m), so after
+ * comparing about twice as many bytes as the region holds the finder switches to
+ * Knuth–Morris–Pratt for the rest: linear in every case.
+ *
+ * Tier 3 is Myers' bit-parallel approximate string matching (G. Myers, "A fast bit-vector
+ * algorithm for approximate string matching based on dynamic programming", JACM 1999), in
+ * the block form of H. Hyyrö (2003) as used by edlib: the quote is the pattern, one 64-bit
+ * word per 64 bytes; the document is scanned once and gives, for each end position, the
+ * smallest edit distance of the quote to a substring ending there.  The start of the best
+ * window is found by running the same algorithm backwards from its end, anchored there.
+ */
+#include "ami/anchor.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE SIZE_MAX
+
+typedef unsigned char uchar;
+
+struct anchor_doc {
+    uchar *doc;
+    size_t len;
+    uchar *norm;
+    uint32_t *map;
+    size_t nlen;
+    size_t *starts; /* line starts: 0 and the offset after every LF */
+    size_t nstarts;
+    long nlines;
+    size_t hist_raw[256];
+    size_t hist_norm[256];
+};
+
+/* ---- UTF-8 -------------------------------------------------------------------------------- */
+
+/* Length of the well-formed sequence (Unicode Table 3-7) at s[0..n), or 0 when s[0] does not
+ * begin one.  *cp receives the code point. */
+static size_t u8_seq(const uchar *s, size_t n, uint32_t *cp) {
+    unsigned c = s[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xC2 || c > 0xF4)
+        return 0;
+    if (c < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80)
+            return 0;
+        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
+        return 2;
+    }
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F;
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    if (n < 2 || s[1] < lo || s[1] > hi)
+        return 0;
+    if (c < 0xF0) {
+        if (n < 3 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        return 3;
+    }
+    if (n < 4 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+        return 0;
+    *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
+          ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+    return 4;
+}
+
+/* Bytes of the unit at s: a well-formed sequence, or one byte. */
+static size_t unit_len(const uchar *s, size_t n) {
+    uint32_t cp;
+    size_t k = u8_seq(s, n, &cp);
+    return k ? k : 1;
+}
+
+/* Start of the unit that ends at b (a < b, b on a unit boundary). */
+static size_t unit_before(const uchar *s, size_t a, size_t b) {
+    for (size_t k = 1; k <= 4 && k <= b - a; k++) {
+        uint32_t cp;
+        if (u8_seq(s + b - k, k, &cp) == k)
+            return b - k;
+        if ((s[b - k] & 0xC0) != 0x80)
+            break; /* a non-continuation byte: no longer sequence can end at b */
+    }
+    return b - 1;
+}
+
+/* True when p does not cut a well-formed sequence of s[0..n). */
+static int on_boundary(const uchar *s, size_t n, size_t p) {
+    if (p == 0 || p >= n || (s[p] & 0xC0) != 0x80)
+        return 1;
+    for (size_t k = 1; k <= 3 && k <= p; k++) {
+        uchar c = s[p - k];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        uint32_t cp;
+        return u8_seq(s + p - k, n - (p - k), &cp) <= k;
+    }
+    return 1;
+}
+
+/* ---- normalization -------------------------------------------------------------------- */
+
+enum { K_OTHER, K_WS, K_IGN, K_OPEN, K_CLOSE, K_PUNCT, K_APOS, K_DQUOTE, K_DASH, K_ELLIPSIS };
+
+static int classify(uint32_t cp) {
+    switch (cp) {
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
+        return K_WS;
+    case '*':
+    case '_':
+    case '`':
+    case 0xAD:
+    case 0x200B:
+    case 0x200C:
+    case 0x200D:
+    case 0x2060:
+    case 0xFEFF:
+        return K_IGN;
+    case ':':
+    case ';':
+    case '!':
+    case '?':
+        return K_PUNCT;
+    case 0xAB:
+    case 0x2039:
+        return K_OPEN;
+    case 0xBB:
+    case 0x203A:
+        return K_CLOSE;
+    case 0x2018:
+    case 0x2019:
+    case 0x201A:
+    case 0x201B:
+    case 0x02BC:
+    case 0x2032:
+        return K_APOS;
+    case 0x201C:
+    case 0x201D:
+    case 0x201E:
+    case 0x201F:
+    case 0x2033:
+        return K_DQUOTE;
+    case 0x2010:
+    case 0x2011:
+    case 0x2012:
+    case 0x2013:
+    case 0x2014:
+    case 0x2015:
+    case 0x2212:
+        return K_DASH;
+    case 0x2026:
+        return K_ELLIPSIS;
+    default:
+        if (cp >= 0x2000 && cp <= 0x200A)
+            return K_WS;
+        return K_OTHER;
+    }
+}
+
+/* Case fold of a code point below U+0800 (the fold never changes the encoded length). */
+static uint32_t fold(uint32_t cp) {
+    if (cp >= 'A' && cp <= 'Z')
+        return cp + 32;
+    if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+        return cp + 0x20;
+    if (cp == 0x178)
+        return 0xFF;
+    if ((cp >= 0x100 && cp <= 0x12F) || (cp >= 0x132 && cp <= 0x137) ||
+        (cp >= 0x14A && cp <= 0x177))
+        return cp | 1;
+    if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+        return (cp & 1) ? cp + 1 : cp;
+    return cp;
+}
+
+/* The ASCII classes, for the fast path (the same as classify() gives). */
+static const uchar ascii_kind[128] = {
+    ['\t'] = K_WS,   ['\n'] = K_WS,   ['\v'] = K_WS,   ['\f'] = K_WS, ['\r'] = K_WS,
+    [' '] = K_WS,    ['*'] = K_IGN,   ['_'] = K_IGN,   ['`'] = K_IGN, [':'] = K_PUNCT,
+    [';'] = K_PUNCT, ['!'] = K_PUNCT, ['?'] = K_PUNCT,
+};
+
+typedef struct nstate {
+    uchar *out;
+    uint32_t *m32;
+    size_t *m64;
+    size_t len;
+    size_t ppos;  /* where the pending run of white space began */
+    int pending;  /* a run of white space waits for the next character */
+    int suppress; /* after « or ‹: white space is dropped */
+} nstate;
+
+static void put(nstate *st, uchar c, size_t pos) {
+    st->out[st->len] = c;
+    if (st->m32)
+        st->m32[st->len] = (uint32_t)pos;
+    if (st->m64)
+        st->m64[st->len] = pos;
+    st->len++;
+}
+
+/* Before a visible character: the pending space, unless dropped (or at the very start). */
+static void flush_space(nstate *st, int drop) {
+    if (st->pending && !drop && st->len)
+        put(st, ' ', st->ppos);
+    st->pending = 0;
+    st->suppress = 0;
+}
+
+static size_t normalize(const uchar *s, size_t n, uchar *out, uint32_t *m32, size_t *m64) {
+    nstate st = {out, m32, m64, 0, 0, 0, 0};
+    size_t i = 0;
+    while (i < n) {
+        uchar c = s[i];
+        if (c < 0x80) {
+            switch (ascii_kind[c]) {
+            case K_WS:
+                if (!st.suppress && !st.pending) {
+                    st.pending = 1;
+                    st.ppos = i;
+                }
+                break;
+            case K_IGN:
+                break;
+            case K_PUNCT:
+                flush_space(&st, 1);
+                put(&st, c, i);
+                break;
+            default:
+                flush_space(&st, 0);
+                put(&st, (c >= 'A' && c <= 'Z') ? (uchar)(c + 32) : c, i);
+                break;
+            }
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = u8_seq(s + i, n - i, &cp);
+        if (k == 0) {
+            flush_space(&st, 0);
+            put(&st, c, i);
+            i++;
+            continue;
+        }
+        switch (classify(cp)) {
+        case K_WS:
+            if (!st.suppress && !st.pending) {
+                st.pending = 1;
+                st.ppos = i;
+            }
+            break;
+        case K_IGN:
+            break;
+        case K_OPEN:
+            flush_space(&st, 0);
+            put(&st, '"', i);
+            st.suppress = 1;
+            break;
+        case K_CLOSE:
+            flush_space(&st, 1);
+            put(&st, '"', i);
+            break;
+        case K_APOS:
+            flush_space(&st, 0);
+            put(&st, '\'', i);
+            break;
+        case K_DQUOTE:
+            flush_space(&st, 0);
+            put(&st, '"', i);
+            break;
+        case K_DASH:
+            flush_space(&st, 0);
+            put(&st, '-', i);
+            break;
+        case K_ELLIPSIS:
+            flush_space(&st, 0);
+            put(&st, '.', i);
+            put(&st, '.', i);
+            put(&st, '.', i);
+            break;
+        default:
+            flush_space(&st, 0);
+            if (k == 2) {
+                uint32_t f = fold(cp);
+                put(&st, (uchar)(0xC0 | (f >> 6)), i);
+                put(&st, (uchar)(0x80 | (f & 0x3F)), i);
+            } else {
+                for (size_t j = 0; j < k; j++)
+                    put(&st, s[i + j], i);
+            }
+            break;
+        }
+        i += k;
+    }
+    return st.len;
+}
+
+size_t anchor_normalize(const char *s, size_t n, char *out, size_t *map) {
+    if (!s || !out || n == 0)
+        return 0;
+    return normalize((const uchar *)s, n, (uchar *)out, NULL, map);
+}
+
+/* ---- stripping and elision -------------------------------------------------------------- */
+
+static int strip_unit(uint32_t cp) {
+    switch (classify(cp)) {
+    case K_WS:
+    case K_IGN:
+    case K_OPEN:
+    case K_CLOSE:
+    case K_APOS:
+    case K_DQUOTE:
+    case K_ELLIPSIS:
+        return 1;
+    default:
+        return cp == '"' || cp == '\'';
+    }
+}
+
+/* Length of an ellipsis marker at s[0..n): "…", three or more dots, or either in [ ] or ( ).
+ * 0 when there is none. */
+static size_t ellipsis_at(const uchar *s, size_t n) {
+    size_t k = 0;
+    if (n >= 3 && s[0] == 0xE2 && s[1] == 0x80 && s[2] == 0xA6)
+        return 3;
+    while (k < n && s[k] == '.')
+        k++;
+    if (k >= 3)
+        return k;
+    if (n >= 2 && (s[0] == '[' || s[0] == '(')) {
+        uchar close = s[0] == '[' ? ']' : ')';
+        size_t e = ellipsis_at(s + 1, n - 1);
+        if (e && 1 + e < n && s[1 + e] == close)
+            return e + 2;
+    }
+    return 0;
+}
+
+/* Length of an ellipsis marker that ends at s[n] (exclusive), 0 when none. */
+static size_t ellipsis_before(const uchar *s, size_t n) {
+    if (n >= 3 && s[n - 3] == 0xE2 && s[n - 2] == 0x80 && s[n - 1] == 0xA6)
+        return 3;
+    size_t k = 0;
+    while (k < n && s[n - 1 - k] == '.')
+        k++;
+    if (k >= 3)
+        return k;
+    if (n >= 2 && (s[n - 1] == ']' || s[n - 1] == ')')) {
+        uchar open = s[n - 1] == ']' ? '[' : '(';
+        size_t e = ellipsis_before(s, n - 1);
+        if (e && e + 1 < n && s[n - 2 - e] == open)
+            return e + 2;
+    }
+    return 0;
+}
+
+static void strip_range(const uchar *q, size_t *pa, size_t *pb) {
+    size_t a = *pa, b = *pb;
+    for (;;) {
+        size_t a0 = a, b0 = b;
+        while (a < b) {
+            uint32_t cp;
+            size_t k = u8_seq(q + a, b - a, &cp);
+            if (k && strip_unit(cp)) {
+                a += k;
+                continue;
+            }
+            size_t e = ellipsis_at(q + a, b - a);
+            if (!e)
+                break;
+            a += e;
+        }
+        while (a < b) {
+            size_t u = unit_before(q, a, b);
+            uint32_t cp;
+            if (u8_seq(q + u, b - u, &cp) == b - u && strip_unit(cp)) {
+                b = u;
+                continue;
+            }
+            size_t e = ellipsis_before(q + a, b - a);
+            if (!e)
+                break;
+            b -= e;
+        }
+        if (a == a0 && b == b0)
+            break;
+    }
+    *pa = a;
+    *pb = b;
+}
+
+static size_t count_units(const uchar *s, size_t n) {
+    size_t units = 0;
+    for (size_t i = 0; i < n; units++)
+        i += unit_len(s + i, n - i);
+    return units;
+}
+
+size_t anchor_strip_quote(const char *quote, size_t qlen, size_t *off, size_t *len) {
+    size_t a = 0, b = quote ? qlen : 0;
+    if (b)
+        strip_range((const uchar *)quote, &a, &b);
+    if (off)
+        *off = a;
+    if (len)
+        *len = b - a;
+    return b > a ? count_units((const uchar *)quote + a, b - a) : 0;
+}
+
+typedef struct part {
+    const uchar *s; /* raw bytes, stripped */
+    size_t n;
+    uchar *nq; /* normalized */
+    size_t nn;
+} part;
+
+/* Cuts q[0..n) at its elisions into at most ANCHOR_MAX_PARTS stripped, non-empty parts.
+ * Returns how many. */
+static size_t split_parts(const uchar *q, size_t n, part *parts) {
+    size_t np = 0, from = 0, i = 0;
+    while (i < n) {
+        size_t e = np + 1 < ANCHOR_MAX_PARTS ? ellipsis_at(q + i, n - i) : 0;
+        if (!e) {
+            i += unit_len(q + i, n - i);
+            continue;
+        }
+        size_t a = from, b = i;
+        strip_range(q, &a, &b);
+        if (b > a) {
+            parts[np].s = q + a;
+            parts[np].n = b - a;
+            np++;
+        }
+        i += e;
+        from = i;
+    }
+    size_t a = from, b = n;
+    strip_range(q, &a, &b);
+    if (b > a) {
+        parts[np].s = q + a;
+        parts[np].n = b - a;
+        np++;
+    }
+    return np;
+}
+
+/* ---- the document --------------------------------------------------------------------- */
+
+anchor_doc *anchor_doc_new(const char *doc, size_t len) {
+    if ((!doc && len) || len > ANCHOR_DOC_MAX)
+        return NULL;
+    anchor_doc *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->len = len;
+    d->doc = malloc(len + 1);
+    d->norm = malloc(len ? len : 1);
+    d->map = malloc((len ? len : 1) * sizeof *d->map);
+    if (!d->doc || !d->norm || !d->map)
+        goto err;
+    if (len)
+        memcpy(d->doc, doc, len);
+    d->doc[len] = 0;
+
+    size_t lf = 0;
+    for (const uchar *p = d->doc, *end = d->doc + len; (p = memchr(p, '\n', (size_t)(end - p)));
+         p++)
+        lf++;
+    d->nstarts = lf + 1;
+    d->starts = malloc(d->nstarts * sizeof *d->starts);
+    if (!d->starts)
+        goto err;
+    d->starts[0] = 0;
+    size_t k = 1;
+    for (size_t i = 0; i < len; i++) {
+        uchar c = d->doc[i];
+        d->hist_raw[c]++;
+        if (c == '\n')
+            d->starts[k++] = i + 1;
+    }
+    d->nlines = (long)(len == 0 ? 0 : (d->doc[len - 1] == '\n' ? lf : lf + 1));
+
+    d->nlen = normalize(d->doc, len, d->norm, d->map, NULL);
+    for (size_t i = 0; i < d->nlen; i++)
+        d->hist_norm[d->norm[i]]++;
+    return d;
+err:
+    anchor_doc_free(d);
+    return NULL;
+}
+
+void anchor_doc_free(anchor_doc *d) {
+    if (!d)
+        return;
+    free(d->doc);
+    free(d->norm);
+    free(d->map);
+    free(d->starts);
+    free(d);
+}
+
+size_t anchor_doc_length(const anchor_doc *d) {
+    return d ? d->len : 0;
+}
+
+long anchor_doc_lines(const anchor_doc *d) {
+    return d ? d->nlines : 0;
+}
+
+int anchor_doc_position(const anchor_doc *d, size_t off, long *line, long *col) {
+    if (!d)
+        return ANCHOR_EINVAL;
+    int rc = ANCHOR_OK;
+    if (off > d->len) {
+        off = d->len;
+        rc = ANCHOR_EINVAL;
+    }
+    size_t lo = 0, hi = d->nstarts; /* the last start <= off */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->starts[mid] <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (line)
+        *line = (long)lo;
+    if (col)
+        *col = (long)(off - d->starts[lo]);
+    return rc;
+}
+
+/* First index of norm whose map is >= off (nlen when none). */
+static size_t norm_index(const anchor_doc *d, size_t off) {
+    size_t lo = 0, hi = d->nlen;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->map[mid] < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* ---- exact search ----------------------------------------------------------------------- */
+
+/* A haystack: the document's bytes (tier 1) or its normalized text (tier 2). */
+typedef struct hay {
+    const anchor_doc *d;
+    const uchar *s;
+    size_t len;
+    const size_t *hist;
+    int norm;
+} hay;
+
+static hay hay_raw(const anchor_doc *d) {
+    hay h = {d, d->doc, d->len, d->hist_raw, 0};
+    return h;
+}
+
+static hay hay_norm(const anchor_doc *d) {
+    hay h = {d, d->norm, d->nlen, d->hist_norm, 1};
+    return h;
+}
+
+/* Is [s, s + m) of h a whole number of units?  (Raw: on UTF-8 boundaries.  Normalized: the
+ * first and last bytes begin and end characters of the document, so "..." never matches the
+ * end of a "…".) */
+static int whole(const hay *h, size_t s, size_t m) {
+    if (!h->norm)
+        return on_boundary(h->s, h->len, s) && on_boundary(h->s, h->len, s + m);
+    const uint32_t *map = h->d->map;
+    return (s == 0 || map[s] != map[s - 1]) && (s + m >= h->len || map[s + m] != map[s + m - 1]);
+}
+
+/* The original range of an occurrence [s, s + m) of h. */
+static void orig_range(const hay *h, size_t s, size_t m, size_t *os, size_t *oe) {
+    if (!h->norm) {
+        *os = s;
+        *oe = s + m;
+        return;
+    }
+    const anchor_doc *d = h->d;
+    size_t last = d->map[s + m - 1];
+    *os = d->map[s];
+    *oe = last + unit_len(d->doc + last, d->len - last);
+}
+
+typedef struct finder {
+    const uchar *h;
+    size_t hi;
+    const uchar *p;
+    size_t m, ri;
+    size_t pos;    /* rare-byte mode: next start; KMP mode: next text byte */
+    size_t budget; /* bytes the rare-byte mode may still compare */
+    size_t *fail;
+    size_t q;
+    int kmp;
+} finder;
+
+/* Index of the byte of p that is rarest in the haystack. */
+static size_t rarest(const hay *h, const uchar *p, size_t m) {
+    size_t best = 0;
+    for (size_t i = 1; i < m; i++)
+        if (h->hist[p[i]] < h->hist[p[best]])
+            best = i;
+    return best;
+}
+
+static void finder_init(finder *f, const uchar *h, size_t lo, size_t hi, const uchar *p, size_t m,
+                        size_t ri) {
+    f->h = h;
+    f->hi = hi;
+    f->p = p;
+    f->m = m;
+    f->ri = ri;
+    f->pos = lo;
+    f->budget = 2 * (hi > lo ? hi - lo : 0) + 4 * m + 64;
+    f->fail = NULL;
+    f->q = 0;
+    f->kmp = 0;
+}
+
+static void finder_done(finder *f) {
+    free(f->fail);
+    f->fail = NULL;
+}
+
+static int start_kmp(finder *f) {
+    size_t m = f->m;
+    f->fail = malloc(m * sizeof *f->fail);
+    if (!f->fail)
+        return 0;
+    f->fail[0] = 0;
+    for (size_t i = 1, k = 0; i < m; i++) {
+        while (k > 0 && f->p[i] != f->p[k])
+            k = f->fail[k - 1];
+        if (f->p[i] == f->p[k])
+            k++;
+        f->fail[i] = k;
+    }
+    f->kmp = 1;
+    f->q = 0;
+    return 1;
+}
+
+/* The next start s (ascending) with h[s, s + m) == p inside [lo, hi), or NONE. */
+static size_t finder_next(finder *f) {
+    const size_t m = f->m;
+    if (m == 0 || f->hi < m)
+        return NONE;
+    if (!f->kmp) {
+        while (f->pos + m <= f->hi) {
+            const uchar *q = memchr(f->h + f->pos + f->ri, f->p[f->ri], f->hi - m - f->pos + 1);
+            if (!q) {
+                f->pos = f->hi;
+                return NONE;
+            }
+            size_t s = (size_t)(q - f->h) - f->ri, k = 0;
+            while (k < m && f->h[s + k] == f->p[k])
+                k++;
+            f->pos = s + 1;
+            if (k == m)
+                return s;
+            if (k + 1 < f->budget) {
+                f->budget -= k + 1;
+            } else if (start_kmp(f)) {
+                break; /* KMP goes on from text byte s + 1 */
+            } else {
+                f->budget = NONE; /* no memory for the table: stay in this mode */
+            }
+        }
+        if (!f->kmp)
+            return NONE;
+    }
+    for (size_t i = f->pos; i < f->hi; i++) {
+        while (f->q > 0 && f->h[i] != f->p[f->q])
+            f->q = f->fail[f->q - 1];
+        if (f->h[i] == f->p[f->q])
+            f->q++;
+        if (f->q == m) {
+            f->q = f->fail[m - 1];
+            f->pos = i + 1;
+            return i + 1 - m;
+        }
+    }
+    f->pos = f->hi;
+    return NONE;
+}
+
+/* Occurrences of p lying inside h[lo, hi) that are whole (see whole()): the first one in
+ * *first (NONE when none), the last in *last (may be NULL), and their number up to limit. */
+static size_t scan(const hay *h, const uchar *p, size_t m, size_t lo, size_t hi, size_t limit,
+                   size_t *first, size_t *last) {
+    *first = NONE;
+    if (last)
+        *last = NONE;
+    if (hi > h->len)
+        hi = h->len;
+    if (m == 0 || lo >= hi || hi - lo < m)
+        return 0;
+    finder f;
+    finder_init(&f, h->s, lo, hi, p, m, rarest(h, p, m));
+    size_t count = 0, s;
+    while (count < limit && (s = finder_next(&f)) != NONE) {
+        if (!whole(h, s, m))
+            continue;
+        if (*first == NONE)
+            *first = s;
+        if (last)
+            *last = s;
+        count++;
+    }
+    finder_done(&f);
+    return count;
+}
+
+/* ---- matching context ----------------------------------------------------------------- */
+
+typedef struct ctx {
+    const anchor_doc *d;
+    int has_passage;
+    size_t ops, ope; /* the passage in the document */
+    size_t nps, npe; /* the passage in the normalized text */
+} ctx;
+
+/* A found range. */
+typedef struct match {
+    int found;
+    anchor_tier tier;
+    size_t s, e; /* in the document */
+    size_t dist; /* edit distance (tier 3) */
+    size_t m;    /* normalized length, for the similarity */
+    size_t away; /* bytes between the range and the passage */
+    int repeated;
+} match;
+
+static size_t gap(size_t a, size_t b, size_t t0, size_t t1) {
+    if (b <= t0)
+        return t0 - b;
+    if (a >= t1)
+        return a - t1;
+    return 0;
+}
+
+static void set_match(const ctx *c, match *mt, const hay *h, size_t s, size_t m) {
+    mt->found = 1;
+    mt->tier = h->norm ? ANCHOR_TIER_NORMALIZED : ANCHOR_TIER_BYTES;
+    orig_range(h, s, m, &mt->s, &mt->e);
+    mt->dist = 0;
+    mt->away = c->has_passage ? gap(mt->s, mt->e, c->ops, c->ope) : 0;
+}
+
+/* The passage of h, widened so that any occurrence overlapping it lies inside. */
+static void passage_text(const ctx *c, const hay *h, size_t m, size_t *lo, size_t *hi) {
+    size_t ps = h->norm ? c->nps : c->ops, pe = h->norm ? c->npe : c->ope;
+    *lo = ps >= m ? ps - m + 1 : 0;
+    *hi = m - 1 < h->len - pe ? pe + m - 1 : h->len;
+}
+
+/* First occurrence overlapping the passage (or, without one, in the whole text). */
+static void in_passage(const ctx *c, const hay *h, const uchar *p, size_t m, match *mt) {
+    size_t lo = 0, hi = h->len, first;
+    if (c->has_passage)
+        passage_text(c, h, m, &lo, &hi);
+    size_t n = scan(h, p, m, lo, hi, 2, &first, NULL);
+    if (n) {
+        set_match(c, mt, h, first, m);
+        mt->repeated = n > 1;
+    }
+}
+
+/* The occurrence nearest to the passage, outside it: rounds of doubling width on each side;
+ * the first round that finds anything decides. */
+static void around_passage(const ctx *c, const hay *h, const uchar *p, size_t m, match *mt) {
+    size_t ps = h->norm ? c->nps : c->ops, pe = h->norm ? c->npe : c->ope, len = h->len;
+    if (m > len)
+        return;
+    size_t dprev = 0, d = 4096;
+    for (;;) {
+        /* Before: starts s with s + m <= ps and ps - (s + m) in [dprev, d). */
+        size_t bs = NONE, as = NONE, first, last;
+        int before_left = 0, after_left = 0;
+        if (ps >= m + dprev) {
+            size_t shi = ps - m - dprev; /* the highest start */
+            size_t slo = ps >= m + d - 1 ? ps - m - d + 1 : 0;
+            if (scan(h, p, m, slo, shi + m, NONE, &first, &last))
+                bs = last;
+            before_left = slo > 0;
+        }
+        /* After: starts s >= pe with s - pe in [dprev, d). */
+        if (pe + dprev + m <= len) {
+            size_t slo = pe + dprev, shi = pe + d - 1;
+            if (shi > len - m)
+                shi = len - m;
+            if (scan(h, p, m, slo, shi + m, 1, &first, NULL))
+                as = first;
+            after_left = shi < len - m;
+        }
+        if (bs != NONE || as != NONE) {
+            match b = {0}, a = {0};
+            if (bs != NONE)
+                set_match(c, &b, h, bs, m);
+            if (as != NONE)
+                set_match(c, &a, h, as, m);
+            *mt = (bs != NONE && (as == NONE || b.away <= a.away)) ? b : a;
+            mt->repeated = bs != NONE && as != NONE;
+            return;
+        }
+        if (!before_left && !after_left)
+            return;
+        dprev = d;
+        d = d <= len ? 2 * d : len + 1;
+    }
+}
+
+/* ---- approximate search (Myers) --------------------------------------------------------- */
+
+typedef struct myers {
+    size_t m, w;
+    uint64_t last; /* the bit of row m in the last word */
+    uint64_t *peq; /* 256 × w */
+    uint64_t *pv, *mv;
+} myers;
+
+static int myers_init(myers *M, const uchar *p, size_t m, int reversed) {
+    M->m = m;
+    M->w = (m + 63) / 64;
+    M->last = (uint64_t)1 << ((m - 1) % 64);
+    M->peq = calloc(256 * M->w + 2 * M->w, sizeof *M->peq);
+    if (!M->peq)
+        return 0;
+    M->pv = M->peq + 256 * M->w;
+    M->mv = M->pv + M->w;
+    for (size_t i = 0; i < m; i++) {
+        uchar ch = reversed ? p[m - 1 - i] : p[i];
+        M->peq[(size_t)ch * M->w + i / 64] |= (uint64_t)1 << (i % 64);
+    }
+    return 1;
+}
+
+static void myers_reset(myers *M) {
+    for (size_t b = 0; b < M->w; b++) {
+        M->pv[b] = ~(uint64_t)0;
+        M->mv[b] = 0;
+    }
+}
+
+/* One text byte: returns the change of the score at row m.  global: the alignment starts at
+ * the first text byte (a +1 enters the top row), else anywhere (0 enters). */
+static int myers_step(myers *M, uchar ch, int global) {
+    const uint64_t *eqs = M->peq + (size_t)ch * M->w;
+    int hin = global;
+    for (size_t b = 0; b < M->w; b++) {
+        uint64_t eq = eqs[b], pv = M->pv[b], mv = M->mv[b];
+        uint64_t xv = eq | mv;
+        if (hin < 0)
+            eq |= 1;
+        uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+        uint64_t ph = mv | ~(xh | pv);
+        uint64_t mh = pv & xh;
+        uint64_t bit = b + 1 == M->w ? M->last : (uint64_t)1 << 63;
+        int hout = (ph & bit) ? 1 : (mh & bit) ? -1 : 0;
+        ph <<= 1;
+        mh <<= 1;
+        if (hin < 0)
+            mh |= 1;
+        else if (hin > 0)
+            ph |= 1;
+        M->pv[b] = mh | ~(xv | ph);
+        M->mv[b] = ph & xv;
+        hin = hout;
+    }
+    return hin;
+}
+
+/* The best window of norm[lo, hi) for the normalized quote q (m bytes) with at most k edits:
+ * the smallest distance, then the smallest gap to [t0, t1), then the first.  Sets *ws, *we
+ * (normalized offsets) and *dist; returns 0 none, 1 found, -1 out of memory. */
+static int fuzzy_window(const anchor_doc *d, const uchar *q, size_t m, size_t k, size_t lo,
+                        size_t hi, size_t t0, size_t t1, size_t *ws, size_t *we, size_t *dist) {
+    if (hi > d->nlen)
+        hi = d->nlen;
+    if (lo >= hi || m == 0)
+        return 0;
+    myers M;
+    if (!myers_init(&M, q, m, 0))
+        return -1;
+    myers_reset(&M);
+    const uchar *t = d->norm;
+    size_t score = m, best = NONE, best_gap = NONE, best_end = NONE;
+    int in_run = 0;
+    for (size_t j = lo; j < hi; j++) {
+        score = (size_t)((long long)score + myers_step(&M, t[j], 0));
+        if (score > k) {
+            in_run = 0;
+            continue;
+        }
+        size_t end = j + 1, g = gap(end > m ? end - m : 0, end, t0, t1);
+        if (score < best || (score == best && g < best_gap)) {
+            best = score;
+            best_gap = g;
+            best_end = end;
+            in_run = 1;
+        } else if (score == best && in_run && end == best_end + 1) {
+            best_end = end; /* the same window, one byte longer: keep the longest */
+        } else {
+            in_run = 0;
+        }
+    }
+    free(M.peq);
+    if (best == NONE)
+        return 0;
+
+    /* The start: the same quote reversed, aligned from the end backwards. */
+    if (!myers_init(&M, q, m, 1))
+        return -1;
+    myers_reset(&M);
+    size_t floor_ = best_end > m + best + lo ? best_end - m - best : lo;
+    size_t sc = m, bsc = NONE, bt = 0;
+    for (size_t j = best_end; j > floor_; j--) {
+        sc = (size_t)((long long)sc + myers_step(&M, t[j - 1], 1));
+        size_t len = best_end - (j - 1);
+        size_t off = len > m ? len - m : m - len, boff = bt > m ? bt - m : m - bt;
+        if (sc < bsc || (sc == bsc && off < boff)) {
+            bsc = sc;
+            bt = len;
+        }
+    }
+    free(M.peq);
+    *ws = best_end - bt;
+    *we = best_end;
+    *dist = best;
+    return 1;
+}
+
+static int word_byte(uchar c) {
+    return c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z');
+}
+
+/* Moves a window edge that falls inside a word to the nearer end of that word, by at most
+ * SNAP bytes, so that a fuzzy range covers whole words.  e is the edge (a boundary between
+ * norm[e - 1] and norm[e]); returns the new edge. */
+#define SNAP 24
+static size_t snap(const anchor_doc *d, size_t e, size_t lo, size_t hi) {
+    const uchar *t = d->norm;
+    if (e <= lo || e >= hi || !word_byte(t[e - 1]) || !word_byte(t[e]))
+        return e;
+    size_t back = e, fwd = e;
+    while (back > lo && e - back < SNAP && word_byte(t[back - 1]))
+        back--;
+    while (fwd < hi && fwd - e < SNAP && word_byte(t[fwd]))
+        fwd++;
+    int back_ok = back == lo || !word_byte(t[back - 1]);
+    int fwd_ok = fwd == hi || !word_byte(t[fwd]);
+    if (back_ok && (!fwd_ok || e - back <= fwd - e))
+        return back;
+    return fwd_ok ? fwd : e;
+}
+
+/* Turns a window of norm into a document range on whole characters, without the spaces at
+ * its edges, its edges moved to word boundaries (see snap()).  Returns 0 when nothing is
+ * left. */
+static int window_range(const anchor_doc *d, size_t a, size_t b, size_t *os, size_t *oe) {
+    size_t a2 = snap(d, a, 0, d->nlen), b2 = snap(d, b, 0, d->nlen);
+    if (a2 < b2) {
+        a = a2;
+        b = b2;
+    }
+    while (a < b && d->norm[a] == ' ')
+        a++;
+    while (b > a && d->norm[b - 1] == ' ')
+        b--;
+    if (a >= b)
+        return 0;
+    while (a > 0 && d->map[a] == d->map[a - 1])
+        a--;
+    while (b < d->nlen && d->map[b] == d->map[b - 1])
+        b++;
+    size_t last = d->map[b - 1];
+    *os = d->map[a];
+    *oe = last + unit_len(d->doc + last, d->len - last);
+    return 1;
+}
+
+static size_t fuzzy_k(size_t m) {
+    return m * 15 / 100; /* 100 d <= 15 m */
+}
+
+static int fuzzy_ok(const uchar *nq, size_t nn) {
+    return nn <= ANCHOR_FUZZY_MAX && count_units(nq, nn) >= ANCHOR_FUZZY_MIN;
+}
+
+/* Tier 3 in norm[lo, hi), preferring windows near [t0, t1) (normalized offsets). */
+static int fuzzy_in(const ctx *c, const uchar *nq, size_t nn, size_t lo, size_t hi, size_t t0,
+                    size_t t1, match *mt) {
+    size_t ws, we, dist;
+    int rc = fuzzy_window(c->d, nq, nn, fuzzy_k(nn), lo, hi, t0, t1, &ws, &we, &dist);
+    if (rc <= 0)
+        return rc;
+    size_t os, oe;
+    if (!window_range(c->d, ws, we, &os, &oe))
+        return 0;
+    mt->found = 1;
+    mt->tier = ANCHOR_TIER_FUZZY;
+    mt->s = os;
+    mt->e = oe;
+    mt->dist = dist;
+    mt->m = nn;
+    mt->away = c->has_passage ? gap(os, oe, c->ops, c->ope) : 0;
+    return 1;
+}
+
+/* ---- one quote (or one part) ---------------------------------------------------------- */
+
+/* Tiers 1 and 2 by the passage rule. */
+static void find_exact(const ctx *c, const part *pt, match *mt) {
+    hay raw = hay_raw(c->d), nrm = hay_norm(c->d);
+    memset(mt, 0, sizeof *mt);
+    in_passage(c, &raw, pt->s, pt->n, mt);
+    if (!mt->found)
+        in_passage(c, &nrm, pt->nq, pt->nn, mt);
+    if (!mt->found && c->has_passage) {
+        match a = {0}, b = {0};
+        around_passage(c, &raw, pt->s, pt->n, &a);
+        around_passage(c, &nrm, pt->nq, pt->nn, &b);
+        if (a.found && (!b.found || a.away <= b.away))
+            *mt = a;
+        else if (b.found)
+            *mt = b;
+    }
+    mt->m = pt->nn;
+}
+
+/* All tiers for a quote of ANCHOR_SHORT code points or more.  Returns 0 or -1 (memory). */
+static int find_one(const ctx *c, const part *pt, int fuzzy, match *mt) {
+    find_exact(c, pt, mt);
+    if (mt->found || !fuzzy || !fuzzy_ok(pt->nq, pt->nn))
+        return 0;
+    const anchor_doc *d = c->d;
+    if (c->has_passage) {
+        size_t lo = norm_index(d, c->ops > ANCHOR_SURROUNDINGS ? c->ops - ANCHOR_SURROUNDINGS : 0);
+        size_t hi = norm_index(d, c->ope + ANCHOR_SURROUNDINGS);
+        int rc = fuzzy_in(c, pt->nq, pt->nn, lo, hi, c->nps, c->npe, mt);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
+    int rc = fuzzy_in(c, pt->nq, pt->nn, 0, d->nlen, c->nps, c->npe, mt);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A short quote: exactly one occurrence in the passage. */
+static void find_short(const ctx *c, const part *pt, match *mt, anchor_reason *why) {
+    hay raw = hay_raw(c->d), nrm = hay_norm(c->d);
+    size_t lo = 0, hi = raw.len, first;
+    memset(mt, 0, sizeof *mt);
+    mt->m = pt->nn;
+    if (c->has_passage)
+        passage_text(c, &raw, pt->n, &lo, &hi);
+    size_t n = scan(&raw, pt->s, pt->n, lo, hi, 2, &first, NULL);
+    if (n == 1) {
+        set_match(c, mt, &raw, first, pt->n);
+        return;
+    }
+    if (n == 0) {
+        lo = 0;
+        hi = nrm.len;
+        if (c->has_passage)
+            passage_text(c, &nrm, pt->nn, &lo, &hi);
+        n = scan(&nrm, pt->nq, pt->nn, lo, hi, 2, &first, NULL);
+        if (n == 1) {
+            set_match(c, mt, &nrm, first, pt->nn);
+            return;
+        }
+    }
+    *why = n ? ANCHOR_AMBIGUOUS : ANCHOR_NOT_FOUND;
+}
+
+/* ---- elision ---------------------------------------------------------------------------- */
+
+/* A part inside the document window [lo, hi): with last == 0 the first occurrence, which must
+ * start at most ANCHOR_ELISION_GAP bytes after lo; with last == 1 the last one, which must end
+ * at most ANCHOR_ELISION_GAP bytes before hi.  Tier 1, else 2, else (fuzzy) 3.  Returns 0, or
+ * -1 when out of memory. */
+static int find_in_window(const ctx *c, const part *pt, size_t lo, size_t hi, int last, int fuzzy,
+                          match *mt) {
+    const anchor_doc *d = c->d;
+    hay raw = hay_raw(d), nrm = hay_norm(d);
+    memset(mt, 0, sizeof *mt);
+    mt->m = pt->nn;
+    if (hi > d->len)
+        hi = d->len;
+    if (lo >= hi)
+        return 0;
+    size_t first, lst;
+    for (int t = 0; t < 2 && !mt->found; t++) {
+        const hay *h = t ? &nrm : &raw;
+        const uchar *p = t ? pt->nq : pt->s;
+        size_t m = t ? pt->nn : pt->n;
+        size_t a = t ? norm_index(d, lo) : lo, b = t ? norm_index(d, hi) : hi;
+        if (scan(h, p, m, a, b, last ? NONE : 1, &first, &lst))
+            set_match(c, mt, h, last ? lst : first, m);
+    }
+    if (!mt->found && fuzzy && fuzzy_ok(pt->nq, pt->nn)) {
+        size_t a = norm_index(d, lo), b = norm_index(d, hi), at = last ? b : a;
+        if (fuzzy_in(c, pt->nq, pt->nn, a, b, at, at, mt) < 0)
+            return -1;
+    }
+    if (mt->found &&
+        ((!last && mt->s > lo + ANCHOR_ELISION_GAP) || (last && mt->e + ANCHOR_ELISION_GAP < hi)))
+        mt->found = 0;
+    return 0;
+}
+
+static size_t window_span(const part *pt) {
+    return ANCHOR_ELISION_GAP + 2 * pt->n + 16;
+}
+
+/* Parts 1.. after a first part found at [s, e): each in the window after the one before.
+ * Fills *mt with the whole range.  Returns 1 found, 0 not, -1 memory. */
+static int chain(const ctx *c, const part *parts, size_t np, const match *head, int fuzzy,
+                 match *mt) {
+    *mt = *head;
+    for (size_t i = 1; i < np; i++) {
+        match nx;
+        if (find_in_window(c, &parts[i], mt->e, mt->e + window_span(&parts[i]), 0, fuzzy, &nx))
+            return -1;
+        if (!nx.found)
+            return 0;
+        mt->e = nx.e;
+        mt->dist += nx.dist;
+        mt->m += nx.m;
+        if (nx.tier > mt->tier)
+            mt->tier = nx.tier;
+    }
+    mt->away = c->has_passage ? gap(mt->s, mt->e, c->ops, c->ope) : 0;
+    return 1;
+}
+
+static int better(const match *a, const match *b) {
+    if (!b->found)
+        return 1;
+    if (a->away != b->away)
+        return a->away < b->away;
+    return a->s < b->s;
+}
+
+static int find_elided(const ctx *c, const part *parts, size_t np, match *best) {
+    const anchor_doc *d = c->d;
+    memset(best, 0, sizeof *best);
+    /* Every exact occurrence of the first part, both tiers. */
+    for (int t = 0; t < 2; t++) {
+        hay h = t ? hay_norm(d) : hay_raw(d);
+        const uchar *p = t ? parts[0].nq : parts[0].s;
+        size_t m = t ? parts[0].nn : parts[0].n;
+        if (m == 0 || m > h.len)
+            continue;
+        finder f;
+        finder_init(&f, h.s, 0, h.len, p, m, rarest(&h, p, m));
+        size_t s, tried = 0;
+        while (tried < ANCHOR_ELISION_HEADS && (s = finder_next(&f)) != NONE) {
+            if (!whole(&h, s, m))
+                continue;
+            tried++;
+            match head = {0}, mt;
+            set_match(c, &head, &h, s, m);
+            head.m = parts[0].nn;
+            int rc = chain(c, parts, np, &head, 0, &mt);
+            if (rc < 0) {
+                finder_done(&f);
+                return -1;
+            }
+            /* Heads that lead to the same end: the last (tightest) one is the match. */
+            if (rc && (best->found && mt.e == best->e ? mt.s > best->s : better(&mt, best)))
+                *best = mt;
+        }
+        finder_done(&f);
+    }
+    if (best->found)
+        return 0;
+
+    /* Then the first and last parts, fuzzy allowed: first part first, then last part first. */
+    const part *p0 = &parts[0], *pl = &parts[np - 1];
+    part two[2] = {*p0, *pl};
+    match h, mt;
+    if (count_units(p0->s, p0->n) >= ANCHOR_SHORT) {
+        if (find_one(c, p0, 1, &h))
+            return -1;
+        if (h.found) {
+            h.m = p0->nn;
+            int rc = chain(c, two, 2, &h, 1, &mt);
+            if (rc < 0)
+                return -1;
+            if (rc) {
+                *best = mt;
+                return 0;
+            }
+        }
+    }
+    if (count_units(pl->s, pl->n) >= ANCHOR_SHORT) {
+        match tl;
+        if (find_one(c, pl, 1, &tl))
+            return -1;
+        if (tl.found) {
+            size_t span = window_span(p0), lo = tl.s > span ? tl.s - span : 0;
+            if (find_in_window(c, p0, lo, tl.s, 1, 1, &h))
+                return -1;
+            if (h.found) {
+                best->found = 1;
+                best->s = h.s;
+                best->e = tl.e;
+                best->tier = h.tier > tl.tier ? h.tier : tl.tier;
+                best->dist = h.dist + tl.dist;
+                best->m = p0->nn + pl->nn;
+                best->away = c->has_passage ? gap(best->s, best->e, c->ops, c->ope) : 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- anchor_find -------------------------------------------------------------------------- */
+
+/* Normalizes each part into one scratch block.  Returns the block (caller frees) or NULL. */
+static uchar *normalize_parts(part *parts, size_t np) {
+    size_t total = 0;
+    for (size_t i = 0; i < np; i++)
+        total += parts[i].n;
+    uchar *block = malloc(total ? total : 1);
+    if (!block)
+        return NULL;
+    uchar *at = block;
+    for (size_t i = 0; i < np; i++) {
+        parts[i].nq = at;
+        parts[i].nn = normalize(parts[i].s, parts[i].n, at, NULL, NULL);
+        at += parts[i].nn;
+    }
+    return block;
+}
+
+static void set_passage(ctx *c, long first, long last) {
+    const anchor_doc *d = c->d;
+    c->has_passage = 0;
+    if (first < 1 || first > d->nlines)
+        return;
+    if (last < first)
+        last = first;
+    if (last > d->nlines)
+        last = d->nlines;
+    c->has_passage = 1;
+    c->ops = d->starts[first - 1];
+    c->ope = (size_t)last < d->nstarts ? d->starts[last] : d->len;
+    c->nps = norm_index(d, c->ops);
+    c->npe = norm_index(d, c->ope);
+}
+
+static void fill(const ctx *c, const match *mt, anchor_result *out) {
+    out->tier = mt->tier;
+    out->status = mt->tier == ANCHOR_TIER_FUZZY ? ANCHOR_APPROXIMATE : ANCHOR_EXACT;
+    out->reason = ANCHOR_FOUND;
+    out->start = mt->s;
+    out->end = mt->e;
+    out->distance = mt->dist;
+    out->similarity = mt->m ? 1.0 - (double)mt->dist / (double)mt->m : 1.0;
+    if (mt->repeated)
+        out->flags |= ANCHOR_F_REPEATED;
+    if (c->has_passage && mt->s < c->ope && mt->e > c->ops)
+        out->flags |= ANCHOR_F_IN_PASSAGE;
+}
+
+int anchor_find(const anchor_doc *d, long first_line, long last_line, const char *quote,
+                size_t qlen, anchor_result *out) {
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->reason = ANCHOR_NOT_FOUND;
+    }
+    if (!d || !out || (!quote && qlen))
+        return ANCHOR_EINVAL;
+    ctx c = {d, 0, 0, 0, 0, 0};
+    set_passage(&c, first_line, last_line);
+
+    const uchar *q = (const uchar *)quote;
+    size_t so, sl;
+    size_t units = anchor_strip_quote(quote, qlen, &so, &sl);
+    if (so != 0 || sl != qlen)
+        out->flags |= ANCHOR_F_STRIPPED;
+    if (sl == 0) {
+        out->reason = ANCHOR_EMPTY;
+        return ANCHOR_OK;
+    }
+    part parts[ANCHOR_MAX_PARTS + 1];
+    parts[0].s = q + so;
+    parts[0].n = sl;
+    size_t np = split_parts(q + so, sl, parts + 1);
+    uchar *block = normalize_parts(parts, np + 1);
+    if (!block)
+        return ANCHOR_ENOMEM;
+    int rc = 0;
+    match mt = {0};
+    if (parts[0].nn == 0) {
+        out->reason = ANCHOR_EMPTY;
+    } else if (units < ANCHOR_SHORT) {
+        out->flags |= ANCHOR_F_SHORT;
+        find_short(&c, &parts[0], &mt, &out->reason);
+    } else {
+        rc = find_one(&c, &parts[0], np < 2, &mt);
+        if (!rc && !mt.found && np >= 2) {
+            rc = find_elided(&c, parts + 1, np, &mt);
+            if (mt.found)
+                out->flags |= ANCHOR_F_ELISION;
+        }
+    }
+    free(block);
+    if (rc < 0) {
+        unsigned keep = out->flags & ANCHOR_F_STRIPPED;
+        memset(out, 0, sizeof *out);
+        out->flags = keep;
+        out->reason = ANCHOR_NOT_FOUND;
+        return ANCHOR_ENOMEM;
+    }
+    if (mt.found)
+        fill(&c, &mt, out);
+    return ANCHOR_OK;
+}
+
+const char *anchor_status_name(anchor_status s) {
+    switch (s) {
+    case ANCHOR_EXACT:
+        return "exact";
+    case ANCHOR_APPROXIMATE:
+        return "approximate";
+    default:
+        return "unanchored";
+    }
+}
+
+const char *anchor_tier_name(anchor_tier t) {
+    switch (t) {
+    case ANCHOR_TIER_BYTES:
+        return "bytes";
+    case ANCHOR_TIER_NORMALIZED:
+        return "normalized";
+    case ANCHOR_TIER_FUZZY:
+        return "fuzzy";
+    default:
+        return "none";
+    }
+}
+
+const char *anchor_reason_name(anchor_reason r) {
+    switch (r) {
+    case ANCHOR_FOUND:
+        return "found";
+    case ANCHOR_EMPTY:
+        return "empty";
+    case ANCHOR_AMBIGUOUS:
+        return "ambiguous";
+    default:
+        return "not found";
+    }
+}
