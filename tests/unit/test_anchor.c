@@ -455,6 +455,116 @@ static void test_fuzzy_long_quote(void) {
     buf_free(&b);
 }
 
+/* ---- tier 3 against a brute-force dynamic program ------------------------------------- */
+
+static uint64_t rng_state = 0x5eedULL;
+static uint64_t rng(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The smallest edit distance of q to any substring of t (free start and end in t). */
+static size_t brute_distance(const char *t, size_t n, const char *q, size_t m) {
+    size_t *col = malloc((m + 1) * sizeof *col), best = m;
+    for (size_t i = 0; i <= m; i++)
+        col[i] = i;
+    for (size_t j = 0; j < n; j++) {
+        size_t diag = col[0]; /* D[i-1][j-1] */
+        col[0] = 0;
+        for (size_t i = 1; i <= m; i++) {
+            size_t up = col[i]; /* D[i][j-1] */
+            size_t v = diag + (q[i - 1] != t[j]);
+            if (up + 1 < v)
+                v = up + 1;
+            if (col[i - 1] + 1 < v)
+                v = col[i - 1] + 1;
+            diag = up;
+            col[i] = v;
+        }
+        if (col[m] < best)
+            best = col[m];
+    }
+    free(col);
+    return best;
+}
+
+static void test_fuzzy_against_brute_force(void) {
+    static const char alphabet[] = "abcd ";
+    int checked = 0, found = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        size_t n = 40 + (size_t)(rng() % (iter % 4 == 0 ? 6000 : 1500));
+        char *doc = malloc(n + 1);
+        for (size_t i = 0; i < n; i++)
+            doc[i] = alphabet[rng() % 5];
+        doc[n] = 0;
+        /* A piece of the document, edited. */
+        size_t m0 = 12 + (size_t)(rng() % (iter % 3 == 0 ? 220 : 60));
+        if (m0 > n)
+            m0 = n;
+        size_t at = (size_t)(rng() % (n - m0 + 1));
+        char q[600];
+        size_t qn = 0, edits = (size_t)(rng() % (m0 / 4 + 1));
+        for (size_t i = 0; i < m0; i++) {
+            uint64_t r = rng() % (m0 + 1);
+            if (r < edits) {
+                switch (rng() % 3) {
+                case 0:
+                    q[qn++] = alphabet[rng() % 4]; /* substitution */
+                    break;
+                case 1:
+                    break; /* deletion */
+                default:
+                    q[qn++] = doc[at + i];
+                    q[qn++] = alphabet[rng() % 4]; /* insertion */
+                }
+            } else {
+                q[qn++] = doc[at + i];
+            }
+        }
+        /* What the matcher sees: the stripped, normalized quote and the normalized text. */
+        size_t so, sl;
+        anchor_strip_quote(q, qn, &so, &sl);
+        char nq[600], *nd = malloc(n + 1);
+        size_t nqn = anchor_normalize(q + so, sl, nq, NULL);
+        size_t ndn = anchor_normalize(doc, n, nd, NULL);
+        size_t units = nqn; /* ASCII */
+        nq[nqn] = 0;
+        nd[ndn] = 0;
+        char raw[600];
+        memcpy(raw, q + so, sl);
+        raw[sl] = 0;
+        if (units >= ANCHOR_FUZZY_MIN && !strstr(nd, nq) && !strstr(doc, raw)) {
+            size_t want = brute_distance(nd, ndn, nq, nqn);
+            anchor_doc *d = anchor_doc_new(doc, n);
+            anchor_result r;
+            CHECK_INT(anchor_find(d, 0, 0, q, qn, &r), ANCHOR_OK);
+            if (100 * want <= 15 * nqn) {
+                CHECK_INT(r.tier, ANCHOR_TIER_FUZZY);
+                CHECK_INT(r.distance, want);
+                CHECK(r.start < r.end && r.end <= n);
+                found++;
+            } else {
+                CHECK_INT(r.status, ANCHOR_UNANCHORED);
+            }
+            if (check_test_failed) {
+                fprintf(stderr, "  iteration %d: n=%zu m=%zu want %zu\n", iter, n, nqn, want);
+                anchor_doc_free(d);
+                free(doc);
+                free(nd);
+                return;
+            }
+            anchor_doc_free(d);
+            checked++;
+        }
+        free(doc);
+        free(nd);
+    }
+    CHECK(checked > 200);
+    CHECK(found > 50);
+}
+
 /* ---- positions, bytes, limits --------------------------------------------------------- */
 
 static void test_positions(void) {
@@ -623,6 +733,7 @@ int main(void) {
     RUN(test_fuzzy);
     RUN(test_fuzzy_prefers_passage);
     RUN(test_fuzzy_long_quote);
+    RUN(test_fuzzy_against_brute_force);
     RUN(test_positions);
     RUN(test_passage_lines);
     RUN(test_invalid_utf8);
