@@ -259,6 +259,25 @@ static size_t normalize(const uchar *s, size_t n, uchar *out, uint32_t *m32, siz
     size_t i = 0;
     while (i < n) {
         uchar c = s[i];
+        if (c < 0x80 && ascii_kind[c] == K_OTHER) {
+            /* The common case: a run of ordinary ASCII, copied (lower-cased) in one loop. */
+            flush_space(&st, 0);
+            size_t j = i;
+            while (j < n && s[j] < 0x80 && ascii_kind[s[j]] == K_OTHER)
+                j++;
+            uchar *o = st.out + st.len;
+            for (size_t k = i; k < j; k++)
+                *o++ = (s[k] >= 'A' && s[k] <= 'Z') ? (uchar)(s[k] + 32) : s[k];
+            if (st.m32)
+                for (size_t k = i; k < j; k++)
+                    st.m32[st.len + k - i] = (uint32_t)k;
+            if (st.m64)
+                for (size_t k = i; k < j; k++)
+                    st.m64[st.len + k - i] = k;
+            st.len += j - i;
+            i = j;
+            continue;
+        }
         if (c < 0x80) {
             switch (ascii_kind[c]) {
             case K_WS:
@@ -1419,12 +1438,29 @@ static int find_in_window(const ctx *c, const part *pt, size_t lo, size_t hi, in
         hi = d->len;
     if (lo >= hi)
         return 0;
+    /* The exact tiers look only where the part may be: starting within the gap after lo, or
+     * ending within the gap before hi. */
+    size_t elo = lo, ehi = hi;
+    if (!last && hi - lo > ANCHOR_ELISION_GAP)
+        ehi = lo + ANCHOR_ELISION_GAP;
+    if (last && hi - lo > ANCHOR_ELISION_GAP)
+        elo = hi - ANCHOR_ELISION_GAP;
     size_t first, lst;
     for (int t = 0; t < 2 && !mt->found; t++) {
         const hay *h = t ? &nrm : &raw;
         const uchar *p = t ? pt->nq : pt->s;
         size_t m = t ? pt->nn : pt->n;
-        size_t a = t ? norm_index(d, lo) : lo, b = t ? norm_index(d, hi) : hi;
+        size_t a, b;
+        if (!last) { /* starts in [lo, ehi] */
+            a = t ? norm_index(d, lo) : lo;
+            b = (t ? norm_index(d, ehi) : ehi) + m;
+            size_t cap = t ? norm_index(d, hi) : hi;
+            b = b < cap ? b : cap;
+        } else { /* ends in [elo, hi] */
+            b = t ? norm_index(d, hi) : hi;
+            size_t e = t ? norm_index(d, elo) : elo, floor_ = t ? norm_index(d, lo) : lo;
+            a = e > floor_ + m ? e - m : floor_;
+        }
         if (scan(h, p, m, a, b, last ? NONE : 1, &first, &lst))
             set_match(c, mt, h, last ? lst : first, m);
     }

@@ -1053,14 +1053,9 @@ static int add_quote_line(notes_parser *p, const char *s, size_t n, size_t ca, s
 /* One complete line s[0..n) (LF and one CR before it removed), starting at lstart, its bytes
  * ending at cend (before its LF); the next line starts at lend.  cut: the line passed
  * NOTES_LINE_MAX. */
-static int handle_line(notes_parser *p, const char *s, size_t n, size_t lstart, size_t cend,
-                       size_t lend, int cut) {
+static int read_line(notes_parser *p, const char *s, size_t n, size_t lstart, size_t cend,
+                     size_t lend) {
     size_t ca, cb;
-    if (cut) {
-        p->truncated++;
-        if (p->state != S_OVER)
-            p->sec_cut = 1;
-    }
     if (p->state == S_QUOTE && !blockquote(s, n, &ca, &cb) && finish_quote(p) != NOTES_OK)
         return p->status;
     switch (p->state) {
@@ -1089,10 +1084,10 @@ static int handle_line(notes_parser *p, const char *s, size_t n, size_t lstart, 
         ca = 0;
         cb = n;
         if (unquote(s, &ca, &cb)) {
-            if (buf_append(&p->quote, s + ca, cb - ca))
-                return p->status = NOTES_ENOMEM;
             if (cb - ca > NOTES_QUOTE_MAX)
                 p->quote_long = 1;
+            else if (buf_append(&p->quote, s + ca, cb - ca))
+                return p->status = NOTES_ENOMEM;
             p->quote_start = lstart;
             p->quote_end = cend;
             p->qflags = NOTES_F_QUOTE_LINE;
@@ -1109,6 +1104,18 @@ static int handle_line(notes_parser *p, const char *s, size_t n, size_t lstart, 
     default:
         return section_line(p, s, n, lstart, cend, lend);
     }
+}
+
+static int handle_line(notes_parser *p, const char *s, size_t n, size_t lstart, size_t cend,
+                       size_t lend, int cut) {
+    read_line(p, s, n, lstart, cend, lend);
+    if (cut) {
+        /* The section the line went to says so (not the one it may have ended). */
+        p->truncated++;
+        if (p->state != S_OVER)
+            p->sec_cut = 1;
+    }
+    return p->status;
 }
 
 /* ---- feeding ------------------------------------------------------------------------------ */

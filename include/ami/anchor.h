@@ -30,7 +30,10 @@
  * Bytes, not code points: an accent error inside a two-byte letter costs 1 (é/è) or 2 (é/e).
  * It is computed with Myers' bit-parallel algorithm (one 64-bit word per 64 bytes of quote),
  * in O(document × ceil(m / 64)) time, first over the passage and ANCHOR_SURROUNDINGS bytes on
- * each side, then, when nothing there is close enough, over the whole document.
+ * each side, then, when nothing there is close enough, over the whole document.  The best
+ * window's start is the one that gives distance d with a length nearest to m; an edge that
+ * falls inside a word then moves to the nearer end of that word (by 24 bytes at most), so a
+ * fuzzy range covers whole words (d and the similarity are those of the window before).
  *
  * Which occurrence: the first one that overlaps the passage; when none does, the one nearest
  * to it (in bytes between the occurrence and the passage; on a tie, the one before it).  In
@@ -169,7 +172,7 @@ size_t anchor_strip_quote(const char *quote, size_t qlen, size_t *off, size_t *l
 /// Normalizes s[0..n) as tier 2 does, into out (room for n bytes: the result is never longer).
 /// map, when not NULL (room for n entries), receives for each output byte the offset in s of
 /// the character it comes from (a run of white space: its first character).  Returns the
-/// output length.  Leading white space is dropped; one trailing space may remain.
+/// output length.  Leading and trailing white space is dropped.
 size_t anchor_normalize(const char *s, size_t n, char *out, size_t *map);
 
 /// Names for logs and the CLI: "exact", "approximate", "unanchored"; "bytes", "normalized",

@@ -184,7 +184,7 @@ typedef struct notes_stats {
     size_t general;   /* GENERAL events */
     size_t headings;  /* note headings read, the dropped ones included */
     size_t dropped;   /* note headings past the cap */
-    size_t bytes;     /* bytes fed */
+    size_t bytes;     /* bytes read (all that was fed, unless a callback stopped it) */
     size_t truncated; /* lines longer than NOTES_LINE_MAX */
 } notes_stats;
 

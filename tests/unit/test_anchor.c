@@ -329,6 +329,21 @@ static void test_elision(void) {
     anchor_doc_free(d);
     buf_free(&b);
 
+    /* The tail's bytes come only too far away, the same words in capitals come near. */
+    b = (buf){0};
+    buf_append_str(&b, "Le début est là, puis LA FIN arrive. ");
+    for (int i = 0; i < 400; i++)
+        buf_append_str(&b, "blabla ");
+    buf_append_str(&b, "et la fin.");
+    d = anchor_doc_new(b.data, b.len);
+    q = "Le début … la fin";
+    CHECK_INT(anchor_find(d, 1, 1, q, strlen(q), &r), ANCHOR_OK);
+    CHECK_INT(r.tier, ANCHOR_TIER_NORMALIZED);
+    CHECK_INT(r.start, 0);
+    CHECK_STR(covered(b.data, &r), "Le début est là, puis LA FIN");
+    anchor_doc_free(d);
+    buf_free(&b);
+
     /* The first part occurs many times; only the last one is followed by the rest. */
     b = (buf){0};
     for (int i = 0; i < 30; i++)
