@@ -95,7 +95,18 @@ typedef struct run {
     size_t printed;   /* text bytes written */
     int last_newline; /* the text printed so far ends with a newline */
     int quiet;
+    int notes_only;         /* critique --notes: stdout carries the notes, not the text */
+    const char *file;       /* critique: FILE as given, for FILE:LINE:COL */
+    struct cli_note *notes; /* by seq: where each note's words were found */
+    size_t n_notes;
 } run;
+
+/* A note's words as found, kept from its quote event to its comment event. */
+typedef struct cli_note {
+    char anchor[16];
+    int has_range;
+    long range[4];
+} cli_note;
 
 static void print_json(cJSON *o) {
     char *s = cJSON_PrintUnformatted(o);
@@ -115,6 +126,8 @@ static void sink_begin(void *ud) {
 static void sink_text(void *ud, void *answer, const char *text, size_t len) {
     (void)answer;
     run *R = ud;
+    if (R->notes_only && !R->json)
+        return; /* the notes are the output */
     if (R->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "delta");
@@ -168,10 +181,103 @@ static void summary(const request_result *res) {
             cost, co2);
 }
 
+/* A comment or remark on one line (the errorformat / :cexpr shape). */
+static void print_one_line(FILE *f, const char *s) {
+    int space = 0;
+    for (; s && *s; s++) {
+        if (*s == '\n' || *s == '\r' || *s == '\t') {
+            space = 1;
+            continue;
+        }
+        if (space)
+            fputc(' ', f);
+        space = 0;
+        fputc(*s, f);
+    }
+}
+
+static void on_note(run *R, const request_note *n) {
+    if (n->phase == REQUEST_NOTE_QUOTE) {
+        if (n->seq < 0 || (size_t)n->seq >= 100000)
+            return;
+        if ((size_t)n->seq >= R->n_notes) {
+            size_t want = (size_t)n->seq + 16;
+            cli_note *m = realloc(R->notes, want * sizeof *m);
+            if (!m)
+                return;
+            memset(m + R->n_notes, 0, (want - R->n_notes) * sizeof *m);
+            R->notes = m;
+            R->n_notes = want;
+        }
+        cli_note *c = &R->notes[n->seq];
+        snprintf(c->anchor, sizeof c->anchor, "%s", n->anchor);
+        c->has_range = n->has_range;
+        c->range[0] = n->start_line;
+        c->range[1] = n->start_col;
+        c->range[2] = n->end_line;
+        c->range[3] = n->end_col;
+        return;
+    }
+    if (n->phase == REQUEST_NOTE_OVER_CAP) {
+        fprintf(stderr, "ami: the answer has more than %ld notes; the others are not anchored\n",
+                n->cap);
+        return;
+    }
+    if (n->phase == REQUEST_NOTE_GENERAL) {
+        if (R->notes_only && !R->json && n->comment && *n->comment) {
+            fputs("ami: remark: ", stderr);
+            print_one_line(stderr, n->comment);
+            fputc('\n', stderr);
+        }
+        return;
+    }
+    const cli_note *c = n->seq >= 0 && (size_t)n->seq < R->n_notes ? &R->notes[n->seq] : NULL;
+    const char *kind = n->kind ? n->kind : "note";
+    if (R->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "note");
+        if (n->kind)
+            cJSON_AddStringToObject(o, "kind", n->kind);
+        else
+            cJSON_AddNullToObject(o, "kind");
+        cJSON_AddStringToObject(o, "quote", n->quote ? n->quote : "");
+        cJSON_AddStringToObject(o, "comment", n->comment ? n->comment : "");
+        cJSON_AddStringToObject(o, "anchor", c ? c->anchor : "unanchored");
+        if (c && c->has_range) {
+            cJSON *rg = cJSON_AddObjectToObject(o, "range");
+            cJSON *st = cJSON_AddObjectToObject(rg, "start");
+            cJSON_AddNumberToObject(st, "line", (double)c->range[0]);
+            cJSON_AddNumberToObject(st, "col", (double)c->range[1]);
+            cJSON *en = cJSON_AddObjectToObject(rg, "end");
+            cJSON_AddNumberToObject(en, "line", (double)c->range[2]);
+            cJSON_AddNumberToObject(en, "col", (double)c->range[3]);
+        }
+        print_json(o);
+        return;
+    }
+    if (!R->notes_only)
+        return;
+    if (c && c->has_range) {
+        fprintf(stdout, "%s:%ld:%ld: %s: ", R->file, c->range[0] + 1, c->range[1] + 1, kind);
+        print_one_line(stdout, n->comment && *n->comment ? n->comment : "(no comment)");
+        fputc('\n', stdout);
+        fflush(stdout);
+    } else {
+        fprintf(stderr, "ami: %s: words not found: %s: \"", R->file, kind);
+        print_one_line(stderr, n->quote);
+        fputs("\": ", stderr);
+        print_one_line(stderr, n->comment && *n->comment ? n->comment : "(no comment)");
+        fputc('\n', stderr);
+    }
+}
+
 static void sink_event(void *ud, request *r, const request_event *ev) {
     (void)r;
     run *R = ud;
     switch (ev->type) {
+    case REQUEST_EV_NOTE:
+        on_note(R, ev->margin_note);
+        return;
     case REQUEST_EV_START:
         if (ev->note)
             fprintf(stderr, "ami: %s\n", ev->note);
@@ -271,7 +377,7 @@ static void on_idle_check(uv_check_t *c) {
 typedef struct opts {
     const char *provider, *model, *base_url, *system, *file, *lines;
     long max_tokens;
-    int json, no_ledger, help;
+    int json, no_ledger, help, notes;
     buf question;
 } opts;
 
@@ -302,6 +408,10 @@ static int parse_opts(int argc, char **argv, opts *o, int takes_file, int takes_
         }
         if (strcmp(a, "--no-ledger") == 0) {
             o->no_ledger = 1;
+            continue;
+        }
+        if (takes_lines && strcmp(a, "--notes") == 0) { /* critique only */
+            o->notes = 1;
             continue;
         }
         if (strcmp(a, "--") == 0) {
@@ -425,7 +535,7 @@ static int load_config(const opts *o, ami_config *cfg) {
 }
 
 static int run_request(const char *command, const opts *o, const prompt_turn *turn,
-                       const char *document_path) {
+                       const char *document_path, const char *file) {
     ami_config cfg;
     int rc = load_config(o, &cfg);
     if (rc)
@@ -440,7 +550,10 @@ static int run_request(const char *command, const opts *o, const prompt_turn *tu
     memset(&R, 0, sizeof R);
     R.loop = uv_default_loop();
     R.json = o->json;
+    R.notes_only = o->notes;
+    R.file = file;
     R.exit_code = CLI_EPROVIDER;
+    int notes = turn->kind == PROMPT_CRITIQUE && (o->notes || cfg.notes_enabled);
     static const engine_sink sink = {{sink_begin, sink_text, sink_end}, sink_event};
     R.eng = engine_new(R.loop, "cli", &cfg, &sink, &R);
     if (!R.eng) {
@@ -465,6 +578,7 @@ static int run_request(const char *command, const opts *o, const prompt_turn *tu
     rp.system = o->system;
     rp.document = document_path;
     rp.no_ledger = o->no_ledger;
+    rp.notes = notes;
     R.req = request_start(R.eng, &rp, NULL);
     if (!R.req) {
         R.ended = 1;
@@ -475,6 +589,7 @@ static int run_request(const char *command, const opts *o, const prompt_turn *tu
     uv_loop_close(R.loop);
     http_global_cleanup();
     secret_clear();
+    free(R.notes);
     return R.exit_code;
 }
 
@@ -518,7 +633,7 @@ int cli_ask(int argc, char **argv) {
     } else {
         t.question = context.data; /* the input is the question */
     }
-    rc = run_request("ask", &o, &t, NULL);
+    rc = run_request("ask", &o, &t, NULL, NULL);
     buf_free(&o.question);
     buf_free(&context);
     return rc;
@@ -569,9 +684,13 @@ int cli_critique(int argc, char **argv) {
     if (rc || o.help || !file) {
         FILE *out = o.help ? stdout : stderr;
         fprintf(out,
-                "usage: ami critique FILE [--lines A-B] [OPTIONS] [QUESTION...]\n"
+                "usage: ami critique FILE [--lines A-B] [--notes] [OPTIONS] [QUESTION...]\n"
                 "Asks an expert friend about lines A-B of FILE (all of it by default),\n"
-                "with the whole file as context.  FILE - reads standard input.\n%s",
+                "with the whole file as context.  FILE - reads standard input.\n"
+                "  --notes           print the remarks anchored on the words, one per line as\n"
+                "                    FILE:LINE:COL: kind: comment (for :cexpr, errorformat, CI);\n"
+                "                    remarks whose words are not in FILE go to stderr\n"
+                "  With --json, each remark is also a {\"type\":\"note\",…} event.\n%s",
                 common_help);
         buf_free(&o.question);
         return o.help && !rc ? CLI_OK : CLI_EUSAGE;
@@ -606,7 +725,7 @@ int cli_critique(int argc, char **argv) {
     char *abs = NULL;
     if (strcmp(file, "-") != 0)
         abs = realpath(file, NULL);
-    rc = run_request("critique", &o, &t, abs ? abs : NULL);
+    rc = run_request("critique", &o, &t, abs ? abs : NULL, file);
     free(abs);
     buf_free(&doc);
     buf_free(&o.question);
@@ -670,7 +789,7 @@ int cli_explain(int argc, char **argv) {
         }
         t.path = o.file;
     }
-    rc = run_request("explain", &o, &t, NULL);
+    rc = run_request("explain", &o, &t, NULL, NULL);
     buf_free(&doc);
     buf_free(&o.question);
     return rc;

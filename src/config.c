@@ -46,6 +46,7 @@ typedef struct field {
 
 static const char *const position_choices[] = {"right", "left", "top", "bottom", NULL};
 static const char *const kind_choices[] = {"openai", "anthropic", NULL};
+static const char *const severity_choices[] = {"error", "warn", "info", "hint", NULL};
 
 static const field budget_fields[] = {
     {"monthly_usd", F_NUM_NULL, OFF(budget_monthly_usd), 0, 1e9, NULL, NULL,
@@ -77,6 +78,17 @@ static const field sidebar_fields[] = {
     {"height", F_NUM, NO_STORE, 0.05, 1000, NULL, NULL,
      "lines, or a fraction of the editor's height between 0 and 1"},
     {"wrap", F_BOOL, NO_STORE, 0, 0, NULL, NULL, "true or false"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+/* Margin notes: `enabled` is the engine's (cut critiques into notes); the rest is
+ * lua/ami/notes.lua's. */
+static const field notes_fields[] = {
+    {"enabled", F_BOOL, OFF(notes_enabled), 0, 0, NULL, NULL, "true or false"},
+    {"severity", F_ENUM, NO_STORE, 0, 0, severity_choices, NULL, "error, warn, info or hint"},
+    {"virtual_text", F_BOOL, NO_STORE, 0, 0, NULL, NULL, "true or false"},
+    {"signs", F_BOOL, NO_STORE, 0, 0, NULL, NULL, "true or false"},
+    {"highlight", F_BOOL, NO_STORE, 0, 0, NULL, NULL, "true or false"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -136,6 +148,7 @@ static const field top_fields[] = {
     {"carbon", F_OBJ, NO_STORE, 0, 0, NULL, carbon_fields, "an object"},
     {"sidebar", F_OBJ, NO_STORE, 0, 0, NULL, sidebar_fields, "an object"},
     {"quote", F_OBJ, NO_STORE, 0, 0, NULL, quote_fields, "an object"},
+    {"notes", F_OBJ, NO_STORE, 0, 0, NULL, notes_fields, "an object"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -460,6 +473,7 @@ int config_init(ami_config *c) {
     c->ledger_enabled = 1;
     c->ledger_store_text = 1;
     c->carbon_enabled = 1;
+    c->notes_enabled = 1;
     size_t n = sizeof default_carbon / sizeof default_carbon[0];
     c->carbon_points = malloc(sizeof default_carbon);
     if (c->carbon_points) {
@@ -626,6 +640,12 @@ char *config_defaults_json(void) {
     cJSON_AddBoolToObject(s, "wrap", 1);
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
+    cJSON *nt = cJSON_AddObjectToObject(o, "notes");
+    cJSON_AddBoolToObject(nt, "enabled", c.notes_enabled);
+    cJSON_AddStringToObject(nt, "severity", "hint");
+    cJSON_AddBoolToObject(nt, "virtual_text", 0);
+    cJSON_AddBoolToObject(nt, "signs", 1);
+    cJSON_AddBoolToObject(nt, "highlight", 1);
     char *out = cJSON_Print(o);
     cJSON_Delete(o);
     config_free(&c);

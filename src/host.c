@@ -11,6 +11,7 @@
 #include "ami/rpc.h"
 
 #include "ami/cost.h"
+#include "host_internal.h"
 
 #include <cJSON.h>
 #include <limits.h>
@@ -21,25 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
-
-typedef struct host {
-    uv_loop_t *loop;
-    uv_pipe_t in, out;
-    uv_signal_t sigterm;
-    rpc_channel *ch;
-    engine *eng;
-    char *config_error; /* the last configure's error, reported by status */
-    int exit_code;
-    int stopping;
-    /* Events for Lua, sent together as one nvim_exec_lua notification. */
-    msgpack_sbuffer outbox;
-    msgpack_packer opk;
-    uint32_t n_events;
-    size_t ev_header;  /* offset of the open event's map32 header in the outbox */
-    uint32_t ev_pairs; /* pairs written into the open event so far */
-    int batching;
-    uint32_t next_token;
-} host;
 
 static const char dispatch_lua[] = "return require('ami.host')._dispatch(...)";
 
@@ -147,9 +129,9 @@ static void outbox_flush(host *h) {
 }
 
 /* An event is a map whose size is known only at its end: it gets a map32 header (valid
- * msgpack, if not the shortest) that event_end() patches with the number of pairs written by
+ * msgpack, if not the shortest) that host_ev_end() patches with the number of pairs written by
  * the ev_* helpers.  Nested values (totals, lists) are packed with explicit sizes. */
-static msgpack_packer *event_begin(host *h, const char *type) {
+msgpack_packer *host_ev_begin(host *h, const char *type) {
     static const char map32[5] = {(char)0xdf, 0, 0, 0, 0};
     h->n_events++;
     h->ev_header = h->outbox.size;
@@ -160,7 +142,7 @@ static msgpack_packer *event_begin(host *h, const char *type) {
     return &h->opk;
 }
 
-static void event_end(host *h) {
+void host_ev_end(host *h) {
     unsigned char *p = (unsigned char *)h->outbox.data + h->ev_header + 1;
     p[0] = (unsigned char)(h->ev_pairs >> 24);
     p[1] = (unsigned char)(h->ev_pairs >> 16);
@@ -171,50 +153,50 @@ static void event_end(host *h) {
 }
 
 /* A key of the open event; the caller packs the value. */
-static msgpack_packer *ev_key(host *h, const char *k) {
+msgpack_packer *host_ev_key(host *h, const char *k) {
     h->ev_pairs++;
     rpc_pack_cstr(&h->opk, k);
     return &h->opk;
 }
 
 /* An absent value is left out, so Lua sees nil rather than vim.NIL. */
-static void ev_str(host *h, const char *k, const char *v) {
+void host_ev_str(host *h, const char *k, const char *v) {
     if (v)
-        rpc_pack_cstr(ev_key(h, k), v);
+        rpc_pack_cstr(host_ev_key(h, k), v);
 }
 
-static void ev_int(host *h, const char *k, int64_t v) {
-    msgpack_pack_int64(ev_key(h, k), v);
+void host_ev_int(host *h, const char *k, int64_t v) {
+    msgpack_pack_int64(host_ev_key(h, k), v);
 }
 
-static void ev_num(host *h, const char *k, double v) {
-    msgpack_pack_double(ev_key(h, k), v);
+void host_ev_num(host *h, const char *k, double v) {
+    msgpack_pack_double(host_ev_key(h, k), v);
 }
 
-static void ev_bool(host *h, const char *k, int v) {
+void host_ev_bool(host *h, const char *k, int v) {
     if (v)
-        msgpack_pack_true(ev_key(h, k));
+        msgpack_pack_true(host_ev_key(h, k));
     else
-        msgpack_pack_false(ev_key(h, k));
+        msgpack_pack_false(host_ev_key(h, k));
 }
 
 /* Key-value helpers for nested maps (explicit sizes). */
-static void kv_str(msgpack_packer *pk, const char *k, const char *v) {
+void host_kv_str(msgpack_packer *pk, const char *k, const char *v) {
     rpc_pack_cstr(pk, k);
     rpc_pack_cstr(pk, v);
 }
 
-static void kv_int(msgpack_packer *pk, const char *k, int64_t v) {
+void host_kv_int(msgpack_packer *pk, const char *k, int64_t v) {
     rpc_pack_cstr(pk, k);
     msgpack_pack_int64(pk, v);
 }
 
-static void kv_num(msgpack_packer *pk, const char *k, double v) {
+void host_kv_num(msgpack_packer *pk, const char *k, double v) {
     rpc_pack_cstr(pk, k);
     msgpack_pack_double(pk, v);
 }
 
-static void kv_bool(msgpack_packer *pk, const char *k, int v) {
+void host_kv_bool(msgpack_packer *pk, const char *k, int v) {
     rpc_pack_cstr(pk, k);
     if (v)
         msgpack_pack_true(pk);
@@ -229,10 +211,10 @@ static void sink_batch_begin(void *ud) {
 
 static void sink_text(void *ud, void *answer, const char *text, size_t len) {
     host *h = ud;
-    event_begin(h, "delta");
-    ev_int(h, "id", request_id(answer));
-    rpc_pack_str(ev_key(h, "text"), text, len);
-    event_end(h);
+    host_ev_begin(h, "delta");
+    host_ev_int(h, "id", request_id(answer));
+    rpc_pack_str(host_ev_key(h, "text"), text, len);
+    host_ev_end(h);
 }
 
 static void sink_batch_end(void *ud) {
@@ -246,57 +228,60 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     uint32_t id = r ? request_id(r) : 0;
     switch (ev->type) {
     case REQUEST_EV_START:
-        event_begin(h, "start");
-        ev_int(h, "id", id);
-        ev_str(h, "provider", ev->provider);
-        ev_str(h, "model", ev->model);
-        ev_str(h, "language", ev->language);
-        ev_str(h, "note", ev->note);
-        ev_int(h, "prompt_tokens", ev->prompt_tokens);
+        host_ev_begin(h, "start");
+        host_ev_int(h, "id", id);
+        host_ev_str(h, "provider", ev->provider);
+        host_ev_str(h, "model", ev->model);
+        host_ev_str(h, "language", ev->language);
+        host_ev_str(h, "note", ev->note);
+        host_ev_int(h, "prompt_tokens", ev->prompt_tokens);
         break;
     case REQUEST_EV_RETRY:
-        event_begin(h, "retry");
-        ev_int(h, "id", id);
-        ev_int(h, "attempt", ev->attempt);
-        ev_num(h, "wait_s", ev->wait_s);
-        ev_str(h, "message", ev->message);
+        host_ev_begin(h, "retry");
+        host_ev_int(h, "id", id);
+        host_ev_int(h, "attempt", ev->attempt);
+        host_ev_num(h, "wait_s", ev->wait_s);
+        host_ev_str(h, "message", ev->message);
         break;
     case REQUEST_EV_MODEL:
-        event_begin(h, "model");
-        ev_int(h, "id", id);
-        ev_str(h, "model", ev->model);
+        host_ev_begin(h, "model");
+        host_ev_int(h, "id", id);
+        host_ev_str(h, "model", ev->model);
         break;
     case REQUEST_EV_NOTICE:
-        event_begin(h, "notice");
-        ev_int(h, "id", id);
-        ev_str(h, "message", ev->message);
+        host_ev_begin(h, "notice");
+        host_ev_int(h, "id", id);
+        host_ev_str(h, "message", ev->message);
         break;
+    case REQUEST_EV_NOTE:
+        host_note_event(h, r, ev->margin_note);
+        return;
     case REQUEST_EV_DONE: {
         const request_result *res = ev->result;
-        event_begin(h, "done");
-        ev_int(h, "id", id);
-        ev_str(h, "status", request_state_name(res->state));
-        ev_str(h, "provider", res->provider);
-        ev_str(h, "model", res->model);
-        ev_str(h, "model_answered", res->model_answered);
-        ev_str(h, "finish_reason", res->finish_reason);
-        ev_int(h, "prompt_tokens", res->prompt_tokens);
-        ev_int(h, "completion_tokens", res->completion_tokens);
-        ev_bool(h, "tokens_estimated", res->tokens_estimated);
-        ev_num(h, "cost_usd", res->cost_usd);
-        ev_str(h, "cost_source", cost_source_name((cost_source)res->cost_source));
-        ev_num(h, "co2e_g", res->co2e_g);
-        ev_str(h, "error_kind", res->error_kind);
-        ev_int(h, "http_status", res->http_status);
-        ev_str(h, "message", res->message);
-        ev_int(h, "ttft_ms", res->ttft_ms);
-        ev_int(h, "duration_ms", res->duration_ms);
+        host_ev_begin(h, "done");
+        host_ev_int(h, "id", id);
+        host_ev_str(h, "status", request_state_name(res->state));
+        host_ev_str(h, "provider", res->provider);
+        host_ev_str(h, "model", res->model);
+        host_ev_str(h, "model_answered", res->model_answered);
+        host_ev_str(h, "finish_reason", res->finish_reason);
+        host_ev_int(h, "prompt_tokens", res->prompt_tokens);
+        host_ev_int(h, "completion_tokens", res->completion_tokens);
+        host_ev_bool(h, "tokens_estimated", res->tokens_estimated);
+        host_ev_num(h, "cost_usd", res->cost_usd);
+        host_ev_str(h, "cost_source", cost_source_name((cost_source)res->cost_source));
+        host_ev_num(h, "co2e_g", res->co2e_g);
+        host_ev_str(h, "error_kind", res->error_kind);
+        host_ev_int(h, "http_status", res->http_status);
+        host_ev_str(h, "message", res->message);
+        host_ev_int(h, "ttft_ms", res->ttft_ms);
+        host_ev_int(h, "duration_ms", res->duration_ms);
         break;
     }
     default:
         return;
     }
-    event_end(h);
+    host_ev_end(h);
 }
 
 /* ---- reading parameters ------------------------------------------------------------------- */
@@ -327,9 +312,16 @@ static prompt_kind kind_of(const msgpack_object *v) {
     return PROMPT_ASK;
 }
 
+/* Strings of a turn that m_start copies: path, question, name, answer, note_quote,
+ * note_comment, note_kind. */
+#define TURN_STRINGS 7
+
 /* start({command, turns = {{kind, document, path, line_start, line_end, question, name,
- * answer}, ...}, provider, model, max_tokens, system, document, thread}) -> {id = N}
- * The answer arrives as events: start, model, retry, notice, delta..., done. */
+ * answer, note_quote, note_comment, note_kind}, ...}, provider, model, max_tokens, system,
+ * document, thread, notes}) -> {id = N}
+ * The answer arrives as events: start, model, retry, notice, delta..., note, note_comment,
+ * done.  notes (a critique): cut the answer into margin notes, found in the last turn's
+ * document. */
 static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
     host *h = ud;
     if (msg->kind != RPC_REQUEST)
@@ -344,7 +336,7 @@ static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
     }
     size_t n = turns->via.array.size;
     prompt_turn *t = calloc(n, sizeof *t);
-    char **owned = calloc(n * 5, sizeof *owned);
+    char **owned = calloc(n * TURN_STRINGS, sizeof *owned);
     request_params rp;
     memset(&rp, 0, sizeof rp);
     char *command = get_str(p, "command"), *provider = get_str(p, "provider"),
@@ -363,10 +355,14 @@ static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
                 t[i].document = doc->via.bin.ptr;
                 t[i].document_len = doc->via.bin.size;
             }
-            t[i].path = owned[i * 5] = get_str(o, "path");
-            t[i].question = owned[i * 5 + 1] = get_str(o, "question");
-            t[i].name = owned[i * 5 + 2] = get_str(o, "name");
-            t[i].answer = owned[i * 5 + 3] = get_str(o, "answer");
+            char **own = &owned[i * TURN_STRINGS];
+            t[i].path = own[0] = get_str(o, "path");
+            t[i].question = own[1] = get_str(o, "question");
+            t[i].name = own[2] = get_str(o, "name");
+            t[i].answer = own[3] = get_str(o, "answer");
+            t[i].note_quote = own[4] = get_str(o, "note_quote");
+            t[i].note_comment = own[5] = get_str(o, "note_comment");
+            t[i].note_kind = own[6] = get_str(o, "note_kind");
             t[i].line_start = get_int(o, "line_start", 0);
             t[i].line_end = get_int(o, "line_end", t[i].line_start);
         }
@@ -379,19 +375,21 @@ static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
         rp.max_tokens = get_int(p, "max_tokens", 0);
         rp.document = document;
         rp.thread = thread;
+        const msgpack_object *notes = rpc_map_get(p, "notes");
+        rp.notes = notes && notes->type == MSGPACK_OBJECT_BOOLEAN && notes->via.boolean;
         r = request_start(h->eng, &rp, NULL);
     }
     if (r) {
         msgpack_packer *pk = rpc_reply_begin(ch, msg->msgid);
         if (pk) {
             msgpack_pack_map(pk, 1);
-            kv_int(pk, "id", request_id(r));
+            host_kv_int(pk, "id", request_id(r));
             rpc_reply_end(ch);
         }
     } else {
         rpc_reply_error(ch, msg->msgid, "start: out of memory, or ami is shutting down");
     }
-    for (size_t i = 0; owned && i < n * 5; i++)
+    for (size_t i = 0; owned && i < n * TURN_STRINGS; i++)
         free(owned[i]);
     free(owned);
     free(t);
@@ -439,21 +437,21 @@ static void on_models(void *ud, const provider_model *models, size_t n, const ch
     models_ctx *c = ud;
     host *h = c->h;
     if (!h->stopping) {
-        event_begin(h, "models");
-        ev_int(h, "token", c->token);
-        ev_str(h, "provider", c->provider);
-        ev_str(h, "error", err);
-        msgpack_packer *pk = ev_key(h, "models");
+        host_ev_begin(h, "models");
+        host_ev_int(h, "token", c->token);
+        host_ev_str(h, "provider", c->provider);
+        host_ev_str(h, "error", err);
+        msgpack_packer *pk = host_ev_key(h, "models");
         msgpack_pack_array(pk, err ? 0 : (uint32_t)n);
         for (size_t i = 0; !err && i < n; i++) {
             msgpack_pack_map(pk, 5);
-            kv_str(pk, "id", models[i].id);
-            kv_str(pk, "name", models[i].name);
-            kv_int(pk, "context_length", models[i].context_length);
-            kv_num(pk, "prompt_usd_per_mtok", models[i].prompt_usd_per_mtok);
-            kv_num(pk, "completion_usd_per_mtok", models[i].completion_usd_per_mtok);
+            host_kv_str(pk, "id", models[i].id);
+            host_kv_str(pk, "name", models[i].name);
+            host_kv_int(pk, "context_length", models[i].context_length);
+            host_kv_num(pk, "prompt_usd_per_mtok", models[i].prompt_usd_per_mtok);
+            host_kv_num(pk, "completion_usd_per_mtok", models[i].completion_usd_per_mtok);
         }
-        event_end(h);
+        host_ev_end(h);
     }
     free(c->provider);
     free(c);
@@ -481,7 +479,7 @@ static void m_models(rpc_channel *ch, const rpc_message *msg, void *ud) {
     msgpack_packer *pk = rpc_reply_begin(ch, msg->msgid);
     if (pk) {
         msgpack_pack_map(pk, 1);
-        kv_int(pk, "token", c->token);
+        host_kv_int(pk, "token", c->token);
         rpc_reply_end(ch);
     }
     /* After the reply: the list may be in memory already, and its event must come second. */
@@ -493,9 +491,9 @@ static void pack_key_status(host *h, msgpack_packer *pk, const ami_config *cfg) 
     char err[512];
     if (engine_provider_resolve(h->eng, cfg->provider, &prov, err, sizeof err) != 0) {
         msgpack_pack_map(pk, 3);
-        kv_bool(pk, "present", 0);
-        kv_bool(pk, "required", 1);
-        kv_str(pk, "hint", err);
+        host_kv_bool(pk, "present", 0);
+        host_kv_bool(pk, "required", 1);
+        host_kv_str(pk, "hint", err);
         return;
     }
     keys_spec spec = engine_provider_keys(&prov, -1);
@@ -517,11 +515,11 @@ static void pack_key_status(host *h, msgpack_packer *pk, const ami_config *cfg) 
                  "%s holds an API key and is readable by other users: chmod 600 %s", cfg->file,
                  cfg->file);
     msgpack_pack_map(pk, 5);
-    kv_bool(pk, "present", present || via_cmd);
-    kv_bool(pk, "required", prov.def.key_required);
-    kv_str(pk, "source", source);
-    kv_str(pk, "hint", *hint ? hint : NULL);
-    kv_str(pk, "warning", *warning ? warning : NULL);
+    host_kv_bool(pk, "present", present || via_cmd);
+    host_kv_bool(pk, "required", prov.def.key_required);
+    host_kv_str(pk, "source", source);
+    host_kv_str(pk, "hint", *hint ? hint : NULL);
+    host_kv_str(pk, "warning", *warning ? warning : NULL);
     engine_provider_clear(&prov);
 }
 
@@ -546,16 +544,16 @@ typedef struct usage_ctx {
 
 static void pack_totals(msgpack_packer *pk, const ledger_totals *t, int with_models) {
     msgpack_pack_map(pk, with_models ? 11 : 10);
-    kv_str(pk, "month", t->month);
-    kv_int(pk, "requests", t->requests);
-    kv_int(pk, "refused", t->refused);
-    kv_int(pk, "threads", t->threads);
-    kv_int(pk, "prompt_tokens", t->prompt_tokens);
-    kv_int(pk, "completion_tokens", t->completion_tokens);
-    kv_num(pk, "cost_usd", t->cost_usd);
-    kv_num(pk, "estimated_cost_usd", t->estimated_cost_usd);
-    kv_int(pk, "unknown_cost_requests", t->unknown_cost_requests);
-    kv_num(pk, "co2e_g", t->co2e_g);
+    host_kv_str(pk, "month", t->month);
+    host_kv_int(pk, "requests", t->requests);
+    host_kv_int(pk, "refused", t->refused);
+    host_kv_int(pk, "threads", t->threads);
+    host_kv_int(pk, "prompt_tokens", t->prompt_tokens);
+    host_kv_int(pk, "completion_tokens", t->completion_tokens);
+    host_kv_num(pk, "cost_usd", t->cost_usd);
+    host_kv_num(pk, "estimated_cost_usd", t->estimated_cost_usd);
+    host_kv_int(pk, "unknown_cost_requests", t->unknown_cost_requests);
+    host_kv_num(pk, "co2e_g", t->co2e_g);
     if (!with_models)
         return;
     rpc_pack_cstr(pk, "by_model");
@@ -563,22 +561,22 @@ static void pack_totals(msgpack_packer *pk, const ledger_totals *t, int with_mod
     for (size_t i = 0; i < t->n_by_model; i++) {
         const ledger_model_totals *m = &t->by_model[i];
         msgpack_pack_map(pk, 8);
-        kv_str(pk, "model", m->model);
-        kv_int(pk, "requests", m->requests);
-        kv_int(pk, "prompt_tokens", m->prompt_tokens);
-        kv_int(pk, "completion_tokens", m->completion_tokens);
-        kv_num(pk, "cost_usd", m->cost_usd);
-        kv_num(pk, "estimated_cost_usd", m->estimated_cost_usd);
-        kv_int(pk, "unknown_cost_requests", m->unknown_cost_requests);
-        kv_num(pk, "co2e_g", m->co2e_g);
+        host_kv_str(pk, "model", m->model);
+        host_kv_int(pk, "requests", m->requests);
+        host_kv_int(pk, "prompt_tokens", m->prompt_tokens);
+        host_kv_int(pk, "completion_tokens", m->completion_tokens);
+        host_kv_num(pk, "cost_usd", m->cost_usd);
+        host_kv_num(pk, "estimated_cost_usd", m->estimated_cost_usd);
+        host_kv_int(pk, "unknown_cost_requests", m->unknown_cost_requests);
+        host_kv_num(pk, "co2e_g", m->co2e_g);
     }
 }
 
-static uint32_t reply_token(rpc_channel *ch, const rpc_message *msg, uint32_t token) {
+uint32_t host_reply_token(rpc_channel *ch, const rpc_message *msg, uint32_t token) {
     msgpack_packer *pk = rpc_reply_begin(ch, msg->msgid);
     if (pk) {
         msgpack_pack_map(pk, 1);
-        kv_int(pk, "token", token);
+        host_kv_int(pk, "token", token);
         rpc_reply_end(ch);
     }
     return token;
@@ -588,14 +586,14 @@ static void on_document_totals(void *ud, int rc, const ledger_totals *t, const c
     usage_ctx *c = ud;
     host *h = c->h;
     if (!h->stopping) {
-        event_begin(h, "document_usage");
-        ev_int(h, "token", c->token);
-        ev_str(h, "path", c->path);
-        ev_str(h, "error", rc == 0 ? NULL : err);
+        host_ev_begin(h, "document_usage");
+        host_ev_int(h, "token", c->token);
+        host_ev_str(h, "path", c->path);
+        host_ev_str(h, "error", rc == 0 ? NULL : err);
         if (rc == 0 && t)
-            pack_totals(ev_key(h, "totals"), t, 0);
-        ev_bool(h, "ok", rc == 0);
-        event_end(h);
+            pack_totals(host_ev_key(h, "totals"), t, 0);
+        host_ev_bool(h, "ok", rc == 0);
+        host_ev_end(h);
     }
     free(c->path);
     free(c);
@@ -618,7 +616,7 @@ static void m_document_usage(rpc_channel *ch, const rpc_message *msg, void *ud) 
     }
     c->h = h;
     c->path = path;
-    c->token = reply_token(ch, msg, ++h->next_token);
+    c->token = host_reply_token(ch, msg, ++h->next_token);
     ledger *l = engine_ledger(h->eng);
     int rc = l ? ledger_document(l, path, on_document_totals, c) : LEDGER_EUNUSABLE;
     if (rc != 0)
@@ -631,31 +629,31 @@ static void usage_report_send(usage_ctx *c) {
     if (--c->waiting > 0)
         return;
     if (!h->stopping) {
-        event_begin(h, "usage_report");
-        ev_int(h, "token", c->token);
-        ev_str(h, "error", c->error);
-        ev_str(h, "ledger", engine_ledger(h->eng) ? ledger_path(engine_ledger(h->eng)) : NULL);
+        host_ev_begin(h, "usage_report");
+        host_ev_int(h, "token", c->token);
+        host_ev_str(h, "error", c->error);
+        host_ev_str(h, "ledger", engine_ledger(h->eng) ? ledger_path(engine_ledger(h->eng)) : NULL);
         msgpack_packer *pk = &h->opk;
         if (c->have_month) {
             c->month.by_model = c->by_model;
-            pack_totals(ev_key(h, "month"), &c->month, 1);
+            pack_totals(host_ev_key(h, "month"), &c->month, 1);
         }
-        ev_key(h, "months");
+        host_ev_key(h, "months");
         msgpack_pack_array(pk, (uint32_t)c->n_months);
         for (size_t i = 0; i < c->n_months; i++)
             pack_totals(pk, &c->month_list[i], 0);
         provider_key_info k;
         if (c->key_body && provider_parse_key_info(c->key_body, strlen(c->key_body), &k) == 0) {
-            msgpack_pack_map(ev_key(h, "key"), 5);
-            kv_num(pk, "limit", k.limit);
-            kv_num(pk, "limit_remaining", k.limit_remaining);
-            kv_num(pk, "usage", k.usage);
-            kv_num(pk, "usage_monthly", k.usage_monthly);
-            kv_bool(pk, "is_free_tier", k.is_free_tier);
+            msgpack_pack_map(host_ev_key(h, "key"), 5);
+            host_kv_num(pk, "limit", k.limit);
+            host_kv_num(pk, "limit_remaining", k.limit_remaining);
+            host_kv_num(pk, "usage", k.usage);
+            host_kv_num(pk, "usage_monthly", k.usage_monthly);
+            host_kv_bool(pk, "is_free_tier", k.is_free_tier);
             provider_key_info_free(&k);
         }
-        ev_str(h, "key_error", c->key_error);
-        event_end(h);
+        host_ev_str(h, "key_error", c->key_error);
+        host_ev_end(h);
     }
     for (size_t i = 0; c->by_model && i < c->month.n_by_model; i++)
         free((char *)c->by_model[i].model);
@@ -722,7 +720,7 @@ static void m_usage_report(rpc_channel *ch, const rpc_message *msg, void *ud) {
         return;
     }
     c->h = h;
-    c->token = reply_token(ch, msg, ++h->next_token);
+    c->token = host_reply_token(ch, msg, ++h->next_token);
     const ami_config *cfg = engine_config(h->eng);
     ledger *l = engine_ledger(h->eng);
     int openrouter = strcmp(cfg->provider, "openrouter") == 0;
@@ -869,6 +867,9 @@ static const rpc_method host_methods[] = {
     {"models", m_models},
     {"document_usage", m_document_usage},
     {"usage_report", m_usage_report},
+    {"notes_load", host_m_notes_load},
+    {"notes_state", host_m_notes_state},
+    {"notes_dismiss_all", host_m_notes_dismiss_all},
     {"nvim_error_event", m_nvim_error_event},
     {NULL, NULL},
 };

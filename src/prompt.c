@@ -3,6 +3,7 @@
 
 #include "ami/buf.h"
 #include "ami/cost.h"
+#include "ami/notes.h"
 #include "ami/utf8.h"
 
 #include <ctype.h>
@@ -330,6 +331,7 @@ static void append_lines(buf *b, const char *doc, size_t len, long ps, long pe) 
 
 typedef struct build {
     buf user;
+    const prompt_turn *last_turn;
     const prompt_options *opt;
     long budget; /* tokens available for one document; <= 0: unlimited */
     int shortened;
@@ -340,6 +342,33 @@ typedef struct build {
 static int same_doc(const build *bd, const prompt_turn *t) {
     return bd->last_doc && t->document && bd->last_doc_len == t->document_len &&
            memcmp(bd->last_doc, t->document, t->document_len) == 0;
+}
+
+#define DISMISSED_MAX 50
+
+/* The remarks the writer set aside, so the friend does not repeat itself. */
+static void append_dismissed(buf *b, const prompt_dismissed *d, size_t n) {
+    buf_append_str(b, "\n\nI have already seen and set aside these remarks of an earlier reading; "
+                      "do not make them again:");
+    size_t from = n > DISMISSED_MAX ? n - DISMISSED_MAX : 0; /* the newest ones */
+    for (size_t i = from; i < n; i++) {
+        buf_append_str(b, "\n- ");
+        if (d[i].kind && *d[i].kind)
+            buf_printf(b, "(%s) ", d[i].kind);
+        buf_append_str(b, "on \"");
+        for (const char *q = d[i].quote ? d[i].quote : ""; *q; q++)
+            buf_append_byte(b, *q == '\n' ? ' ' : *q);
+        buf_append_str(b, "\"");
+        if (d[i].comment && *d[i].comment) {
+            buf_append_str(b, ": ");
+            size_t len = strlen(d[i].comment);
+            size_t cut = utf8_cut(d[i].comment, len, 300);
+            for (size_t k = 0; k < cut; k++)
+                buf_append_byte(b, d[i].comment[k] == '\n' ? ' ' : d[i].comment[k]);
+            if (cut < len)
+                buf_append_str(b, "…");
+        }
+    }
 }
 
 static int render_turn(build *bd, const prompt_turn *t, long nlines, char *err, size_t errlen) {
@@ -374,6 +403,8 @@ static int render_turn(build *bd, const prompt_turn *t, long nlines, char *err, 
         buf_append_str(b, "\n</passage>\n\n");
         buf_printf(b, "My question: %s",
                    t->question && *t->question ? t->question : default_question);
+        if (t == bd->last_turn && bd->opt->n_dismissed)
+            append_dismissed(b, bd->opt->dismissed, bd->opt->n_dismissed);
         return 0;
     }
     case PROMPT_EXPLAIN:
@@ -391,6 +422,21 @@ static int render_turn(build *bd, const prompt_turn *t, long nlines, char *err, 
             bd->shortened |= append_document(b, t->document, t->document_len, 0, 0, bd->budget);
             trim_newline_end(b);
             buf_append_str(b, "\n</context>\n\n");
+        }
+        if (t->note_quote && *t->note_quote) {
+            /* :AmiReply: a question about one of the remarks. */
+            int k = t->note_kind && *t->note_kind;
+            buf_printf(b, "About your remark%s%s%s on these words of my document:\n> ",
+                       k ? " (" : "", k ? t->note_kind : "", k ? ")" : "");
+            for (const char *q = t->note_quote; *q; q++) {
+                buf_append_byte(b, *q);
+                if (*q == '\n' && q[1])
+                    buf_append_str(b, "> ");
+            }
+            buf_append_str(b, "\n\nYou wrote: ");
+            buf_append_str(b, t->note_comment && *t->note_comment ? t->note_comment
+                                                                  : "(your comment was cut off)");
+            buf_append_str(b, "\n\nMy question: ");
         }
         buf_append_str(b, t->question);
         return 0;
@@ -507,12 +553,15 @@ int prompt_build(const prompt_turn *turns, size_t n, const prompt_options *opt, 
             any_explain |= turns[i].kind == PROMPT_EXPLAIN;
         if (any_explain)
             buf_printf(&sys, "\n\n%s", explain_rules);
+        if (opt->notes && turns[n - 1].kind == PROMPT_CRITIQUE)
+            buf_printf(&sys, "\n\n%s", notes_prompt_rules());
         if (lang)
             buf_printf(&sys, "\n\nAnswer in %s.", lang);
         else
             buf_append_str(&sys, "\n\nAnswer in the language the writer uses.");
     }
 
+    bd.last_turn = &turns[n - 1];
     for (size_t i = 0; i < n; i++) {
         long nlines;
         if (check_turn(&turns[i], &nlines, err, errlen) != 0)

@@ -5,8 +5,13 @@
 #include "ami/buf.h"
 #include "ami/cost.h"
 #include "ami/log.h"
+#include "ami/ledger_notes.h"
 #include "ami/sse.h"
 #include "engine_internal.h"
+#include "request_notes.h"
+
+#include <cJSON.h>
+#include <unistd.h>
 
 #include <math.h>
 #include <stdarg.h>
@@ -26,6 +31,7 @@ struct request {
     engine *e;
     request *next;
     uint32_t id;
+    char uid[48]; /* "r-<start time>-<pid>-<id>" in hex: unique across processes */
     void *ud;
     request_state state;
     int ended; /* the end event was delivered */
@@ -40,6 +46,11 @@ struct request {
     double temperature;
     long context_tokens;
     prompt_result prompt;
+    int want_notes;         /* a critique cut into margin notes */
+    rnotes *notes;          /* made once the prompt is built */
+    ledger_note *dismissed; /* notes the writer set aside, for the prompt (owned copies) */
+    prompt_dismissed *dismissed_view;
+    size_t n_dismissed;
     char *input_error; /* a problem found before sending (reported from the loop) */
     const char *input_kind;
 
@@ -98,6 +109,9 @@ const char *request_thread(const request *r) {
 const char *request_document(const request *r) {
     return r->document;
 }
+const char *request_uid(const request *r) {
+    return r->uid;
+}
 
 static void set_state(request *r, request_state s) {
     if (r->state == s)
@@ -146,8 +160,19 @@ static void request_free_fields(request *r) {
         free((char *)r->turns[i].question);
         free((char *)r->turns[i].name);
         free((char *)r->turns[i].answer);
+        free((char *)r->turns[i].note_quote);
+        free((char *)r->turns[i].note_comment);
+        free((char *)r->turns[i].note_kind);
     }
     free(r->turns);
+    rnotes_free(r->notes);
+    for (size_t i = 0; i < r->n_dismissed; i++) {
+        free((char *)r->dismissed[i].kind);
+        free((char *)r->dismissed[i].quote);
+        free((char *)r->dismissed[i].comment);
+    }
+    free(r->dismissed);
+    free(r->dismissed_view);
     prompt_result_free(&r->prompt);
     free(r->input_error);
     buf_free(&r->answer);
@@ -223,6 +248,36 @@ static ledger_status ledger_status_of(request_state s) {
     }
 }
 
+/* What was asked, without the document: the ledger's `turn` column, from which a thread is
+ * shown again after a restart.  NULL when out of memory. */
+static char *turn_json(const request *r) {
+    if (!r->n_turns)
+        return NULL;
+    const prompt_turn *t = &r->turns[r->n_turns - 1];
+    static const char *const kinds[] = {"ask", "critique", "explain"};
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "kind", (unsigned)t->kind < 3 ? kinds[t->kind] : "ask");
+    if (t->question)
+        cJSON_AddStringToObject(o, "question", t->question);
+    if (t->name)
+        cJSON_AddStringToObject(o, "name", t->name);
+    if (t->path)
+        cJSON_AddStringToObject(o, "path", t->path);
+    if (t->kind == PROMPT_CRITIQUE) {
+        cJSON_AddNumberToObject(o, "line_start", (double)t->line_start);
+        cJSON_AddNumberToObject(o, "line_end", (double)t->line_end);
+    }
+    if (t->note_quote)
+        cJSON_AddStringToObject(o, "note_quote", t->note_quote);
+    if (t->note_kind)
+        cJSON_AddStringToObject(o, "note_kind", t->note_kind);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
 static void record(request *r, const request_result *res) {
     ledger *l = r->no_ledger ? NULL : engine_ledger(r->e);
     if (!l)
@@ -266,9 +321,13 @@ static void record(request *r, const request_result *res) {
     }
     row.prompt_text = prompt.data;
     row.answer_text = r->answer.data ? r->answer.data : "";
+    row.uid = r->uid;
+    char *turn = turn_json(r);
+    row.turn = turn;
     if (ledger_record(l, &row, on_recorded, r->e) != 0)
         on_recorded(r->e, -1, ledger_error(l) ? ledger_error(l) : "the ledger is closed");
     buf_free(&prompt);
+    free(turn);
 }
 
 /* Ends the request: delivers the text still pending, computes the cost, records the row,
@@ -288,6 +347,7 @@ static void finish(request *r, request_state s, const char *kind, const char *me
     uv_timer_stop(r->timer);
     if (r->out)
         stream_end(r->out);
+    rnotes_finish(r->notes); /* the last note, with what it has */
     set_state(r, s);
     r->t_end = uv_hrtime();
 
@@ -429,8 +489,11 @@ static void on_provider_event(void *ud, const provider_event *ev) {
             set_state(r, REQUEST_STREAMING);
         }
         if (buf_append(&r->answer, ev->text, ev->len) != 0 ||
-            stream_push(r->out, ev->text, ev->len) != 0)
+            stream_push(r->out, ev->text, ev->len) != 0) {
             finish(r, REQUEST_ERROR, "memory", "out of memory while receiving the answer");
+            return;
+        }
+        rnotes_feed(r->notes, ev->text, ev->len);
         return;
     }
     case PEV_MODEL:
@@ -439,6 +502,7 @@ static void on_provider_event(void *ud, const provider_event *ev) {
             return;
         free(r->model_answered);
         r->model_answered = strndup(ev->text, ev->len);
+        rnotes_set_model(r->notes, r->model_answered);
         {
             request_event me;
             memset(&me, 0, sizeof me);
@@ -808,6 +872,31 @@ static void on_key(void *ud, const char *key, const char *source, const char *er
     check_budget(r);
 }
 
+static void emit_note(void *ud, const request_note *note) {
+    request *r = ud;
+    request_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = REQUEST_EV_NOTE;
+    ev.margin_note = note;
+    emit(r, &ev);
+}
+
+/* The note cutter, on the document of the last turn (the critique). */
+static int start_notes(request *r) {
+    const prompt_turn *t = &r->turns[r->n_turns - 1];
+    rnotes_info info;
+    memset(&info, 0, sizeof info);
+    info.request_uid = r->uid;
+    info.document = r->document;
+    info.thread = r->thread;
+    info.text = t->document;
+    info.text_len = t->document_len;
+    info.passage_start = t->line_start;
+    info.passage_end = t->line_end;
+    r->notes = rnotes_new(&info, r->no_ledger ? NULL : engine_ledger(r->e), emit_note, r);
+    return r->notes ? 0 : -1;
+}
+
 /* Builds the prompt (now that the model's context length is known, if it can be), reports
  * the start, and looks for the key. */
 static void begin(request *r) {
@@ -825,8 +914,15 @@ static void begin(request *r) {
     po.system = r->system;
     po.context_tokens = ctx;
     po.max_tokens = r->max_tokens;
+    po.notes = r->want_notes;
+    po.dismissed = r->dismissed_view;
+    po.n_dismissed = r->n_dismissed;
     if (prompt_build(r->turns, r->n_turns, &po, &r->prompt, err, sizeof err) != 0) {
         finish(r, REQUEST_ERROR, "input", err);
+        return;
+    }
+    if (r->want_notes && start_notes(r) != 0) {
+        finish(r, REQUEST_ERROR, "memory", "out of memory");
         return;
     }
     request_event ev;
@@ -865,12 +961,52 @@ static size_t document_bytes(const request *r) {
     return n;
 }
 
+static void after_dismissed(request *r);
+
+/* The notes the writer dismissed on this document, to tell the model not to repeat them. */
+static void on_dismissed(void *ud, int rc, const ledger_note *notes, size_t n, const char *err) {
+    request *r = ud;
+    r->ledger_pending = 0;
+    if (r->ended) {
+        release(r);
+        return;
+    }
+    if (rc < 0)
+        log_info("request %u: no dismissed notes: %s", r->id, err ? err : "?");
+    if (rc == 0 && n) {
+        r->dismissed = calloc(n, sizeof *r->dismissed);
+        r->dismissed_view = calloc(n, sizeof *r->dismissed_view);
+        for (size_t i = 0; r->dismissed && r->dismissed_view && i < n; i++) {
+            ledger_note *d = &r->dismissed[r->n_dismissed];
+            d->kind = dup_or_null(notes[i].kind);
+            d->quote = dup_or_null(notes[i].quote);
+            d->comment = dup_or_null(notes[i].comment);
+            if (!d->quote)
+                break;
+            prompt_dismissed *v = &r->dismissed_view[r->n_dismissed++];
+            v->kind = d->kind;
+            v->quote = d->quote;
+            v->comment = d->comment;
+        }
+    }
+    after_dismissed(r);
+}
+
 static void on_kickoff(uv_timer_t *t) {
     request *r = t->data;
     if (r->input_error) {
         finish(r, REQUEST_ERROR, r->input_kind, r->input_error);
         return;
     }
+    ledger *l = r->want_notes && r->document && !r->no_ledger ? engine_ledger(r->e) : NULL;
+    if (l && ledger_notes_for(l, r->document, 1, on_dismissed, r) == 0) {
+        r->ledger_pending = 1;
+        return;
+    }
+    after_dismissed(r);
+}
+
+static void after_dismissed(request *r) {
     /* Wait for the model list only when it matters: a large document whose model's context
      * is unknown, or a per-request cap whose price is unknown. */
     const ami_config *cfg = engine_config(r->e);
@@ -899,6 +1035,7 @@ static int copy_turns(request *r, const prompt_turn *turns, size_t n) {
         *d = *s;
         d->document = NULL;
         d->path = d->question = d->name = d->answer = NULL;
+        d->note_quote = d->note_comment = d->note_kind = NULL;
         if (s->document) {
             char *doc = malloc(s->document_len + 1);
             if (!doc)
@@ -910,7 +1047,10 @@ static int copy_turns(request *r, const prompt_turn *turns, size_t n) {
         if ((s->path && !(d->path = strdup(s->path))) ||
             (s->question && !(d->question = strdup(s->question))) ||
             (s->name && !(d->name = strdup(s->name))) ||
-            (s->answer && !(d->answer = strdup(s->answer))))
+            (s->answer && !(d->answer = strdup(s->answer))) ||
+            (s->note_quote && !(d->note_quote = strdup(s->note_quote))) ||
+            (s->note_comment && !(d->note_comment = strdup(s->note_comment))) ||
+            (s->note_kind && !(d->note_kind = strdup(s->note_kind))))
             return -1;
     }
     return 0;
@@ -934,6 +1074,8 @@ request *request_start(engine *e, const request_params *p, void *ud) {
     r->id = ++e->next_id;
     r->t_start = uv_hrtime();
     r->wall_start = time(NULL);
+    snprintf(r->uid, sizeof r->uid, "r-%llx-%lx-%x", (unsigned long long)r->wall_start,
+             (unsigned long)getpid(), (unsigned)r->id);
     r->usage.prompt_tokens = r->usage.completion_tokens = USAGE_UNKNOWN;
     r->next = e->requests;
     e->requests = r;
@@ -947,6 +1089,9 @@ request *request_start(engine *e, const request_params *p, void *ud) {
     r->document = dup_or_null(p->document);
     r->thread = dup_or_null(p->thread);
     r->no_ledger = p->no_ledger;
+    /* Notes for a critique whose last turn has its document. */
+    r->want_notes = p->notes && p->n_turns && p->turns[p->n_turns - 1].kind == PROMPT_CRITIQUE &&
+                    p->turns[p->n_turns - 1].document;
     r->max_tokens = p->max_tokens > 0 ? p->max_tokens : cfg->max_tokens;
     r->temperature = cfg->temperature;
     r->out = stream_new(e->clock, r); /* the sink gets the request: request_id(), request_ud() */

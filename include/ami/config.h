@@ -58,6 +58,8 @@ typedef struct ami_config {
     char *ledger_path; /* NULL: $XDG_STATE_HOME/ami/ledger.sqlite3 */
     int ledger_store_text;
 
+    int notes_enabled; /* critiques are cut into notes anchored on the words */
+
     int carbon_enabled;
     double (*carbon_points)[2]; /* (total tokens, grams CO2e) pairs, ascending */
     size_t n_carbon_points;

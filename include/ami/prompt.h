@@ -31,13 +31,27 @@ typedef struct prompt_turn {
     const char *question; /* critique (NULL: the default question), ask */
     const char *name;     /* explain: the name to explain */
     const char *answer;   /* the answer this turn got (earlier turns only; may be partial) */
+    /* ask: a reply about one margin note (:AmiReply): its words, its comment, its kind */
+    const char *note_quote;
+    const char *note_comment;
+    const char *note_kind;
 } prompt_turn;
+
+/* A note the writer set aside, sent with the next critique so the model does not repeat it. */
+typedef struct prompt_dismissed {
+    const char *kind; /* NULL: none */
+    const char *quote;
+    const char *comment;
+} prompt_dismissed;
 
 typedef struct prompt_options {
     const char *language; /* "auto" (detect the document's) or a language name */
     const char *system;   /* replaces the built-in system prompt when set (ami ask --system) */
     long context_tokens;  /* the model's context window; <= 0: unknown, no shortening */
     long max_tokens;      /* reserved for the answer */
+    int notes;            /* critique: ask for remarks as margin notes (notes_prompt_rules()) */
+    const prompt_dismissed *dismissed; /* critique: notes set aside (at most 50 are sent) */
+    size_t n_dismissed;
 } prompt_options;
 
 typedef struct prompt_result {

@@ -59,6 +59,7 @@ typedef struct request_params {
     const char *document; /* the document's path, for the ledger (NULL: none) */
     const char *thread;   /* thread id, for the ledger (NULL: none) */
     int no_ledger;        /* do not record this request */
+    int notes;            /* a critique: cut the answer into margin notes (REQUEST_EV_NOTE) */
 } request_params;
 
 typedef struct request_result {
@@ -82,12 +83,39 @@ typedef struct request_result {
     size_t text_bytes;
 } request_result;
 
+/* A margin note of a critique (request_params.notes), as its answer streams. */
+typedef enum {
+    REQUEST_NOTE_QUOTE,   /* its words are complete and were looked for: comment is NULL */
+    REQUEST_NOTE_DONE,    /* its comment is complete */
+    REQUEST_NOTE_GENERAL, /* a general remark (text outside notes, or a note without words) */
+    REQUEST_NOTE_OVER_CAP /* once: further notes are in the text but not anchored */
+} request_note_phase;
+
+typedef struct request_note {
+    request_note_phase phase;
+    long seq;            /* the note's number in the answer (QUOTE, DONE) */
+    const char *uid;     /* its stable name, "<request uid>.<seq>" (QUOTE, DONE) */
+    const char *kind;    /* clarity, ambiguity, …; NULL when the model gave none */
+    const char *quote;   /* the words as quoted (cleaned of quotation marks) */
+    const char *comment; /* DONE: the comment; GENERAL: the remark; else NULL */
+    const char *anchor;  /* "exact", "approximate", "unanchored" */
+    const char *tier;    /* "bytes", "normalized", "fuzzy", "none" */
+    double similarity;
+    int has_range;              /* the words were found */
+    long start_line, start_col; /* 0-based line, byte column */
+    long end_line, end_col;     /* end exclusive */
+    const char *words;          /* the document's bytes in the range */
+    size_t words_len;
+    long cap; /* OVER_CAP: the most notes anchored per answer */
+} request_note;
+
 typedef enum {
     REQUEST_EV_START,  /* about to send: model, provider, language, note, prompt_tokens */
     REQUEST_EV_RETRY,  /* attempt, wait_s, message */
     REQUEST_EV_MODEL,  /* model: the id the provider answered with */
     REQUEST_EV_NOTICE, /* message: something the user should know (budget not enforced...) */
     REQUEST_EV_DONE,   /* result */
+    REQUEST_EV_NOTE,   /* margin_note: a critique's note (request_params.notes) */
 } request_event_type;
 
 typedef struct request_event {
@@ -101,6 +129,7 @@ typedef struct request_event {
     double wait_s;
     const char *message;
     const request_result *result;
+    const request_note *margin_note;
 } request_event;
 
 struct engine;
@@ -120,6 +149,8 @@ void *request_ud(const request *r);
 request_state request_get_state(const request *r);
 const char *request_thread(const request *r);
 const char *request_document(const request *r);
+/// The request's stable name ("r-…"): its ledger row's uid, the prefix of its notes' uids.
+const char *request_uid(const request *r);
 
 /// Cancels: the connection closes at once, the text so far is delivered, and the end event
 /// says "cancelled".  No effect once the request has ended.

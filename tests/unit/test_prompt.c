@@ -13,10 +13,19 @@ static const char fr_doc[] =
     "C'est pour cela que je ne demande jamais au modèle de rédiger à ma place.\n";
 
 static void test_critique_sends_document_passage_and_question(void) {
-    prompt_turn t = {PROMPT_CRITIQUE,      fr_doc, sizeof fr_doc - 1,
-                     "notes/llm.md",       3,      4,
-                     "Est-ce explicite ?", NULL,   NULL};
-    prompt_options o = {"auto", NULL, 0, 2048};
+    prompt_turn t = {PROMPT_CRITIQUE,
+                     fr_doc,
+                     sizeof fr_doc - 1,
+                     "notes/llm.md",
+                     3,
+                     4,
+                     "Est-ce explicite ?",
+                     NULL,
+                     NULL,
+                     NULL,
+                     NULL,
+                     NULL};
+    prompt_options o = {"auto", NULL, 0, 2048, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -41,8 +50,9 @@ static void test_critique_sends_document_passage_and_question(void) {
 }
 
 static void test_default_question_and_single_line(void) {
-    prompt_turn t = {PROMPT_CRITIQUE, "One line only.", 14, NULL, 1, 1, NULL, NULL, NULL};
-    prompt_options o = {"auto", NULL, 0, 0};
+    prompt_turn t = {
+        PROMPT_CRITIQUE, "One line only.", 14, NULL, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+    prompt_options o = {"auto", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -55,8 +65,9 @@ static void test_default_question_and_single_line(void) {
 }
 
 static void test_language_setting_wins(void) {
-    prompt_turn t = {PROMPT_CRITIQUE, fr_doc, sizeof fr_doc - 1, NULL, 1, 1, NULL, NULL, NULL};
-    prompt_options o = {"English", NULL, 0, 0};
+    prompt_turn t = {
+        PROMPT_CRITIQUE, fr_doc, sizeof fr_doc - 1, NULL, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL};
+    prompt_options o = {"English", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -77,29 +88,32 @@ static void test_detect_language(void) {
 }
 
 static void test_errors(void) {
-    prompt_options o = {"auto", NULL, 0, 0};
+    prompt_options o = {"auto", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
-    prompt_turn empty = {PROMPT_CRITIQUE, "", 0, NULL, 1, 1, NULL, NULL, NULL};
+    prompt_turn empty = {PROMPT_CRITIQUE, "", 0, NULL, 1, 1, NULL, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(prompt_build(&empty, 1, &o, &r, err, sizeof err), -1);
     CHECK_STR(err, "the document is empty: there is nothing to critique");
-    prompt_turn past = {PROMPT_CRITIQUE, "a\nb\n", 4, NULL, 5, 9, NULL, NULL, NULL};
+    prompt_turn past = {
+        PROMPT_CRITIQUE, "a\nb\n", 4, NULL, 5, 9, NULL, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(prompt_build(&past, 1, &o, &r, err, sizeof err), -1);
     CHECK_STR(err, "the passage (lines 5-9) is past the end of the document (2 lines)");
-    prompt_turn backwards = {PROMPT_CRITIQUE, "a\nb\n", 4, NULL, 2, 1, NULL, NULL, NULL};
+    prompt_turn backwards = {
+        PROMPT_CRITIQUE, "a\nb\n", 4, NULL, 2, 1, NULL, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(prompt_build(&backwards, 1, &o, &r, err, sizeof err), -1);
-    prompt_turn noname = {PROMPT_EXPLAIN, NULL, 0, NULL, 0, 0, NULL, "", NULL};
+    prompt_turn noname = {PROMPT_EXPLAIN, NULL, 0, NULL, 0, 0, NULL, "", NULL, NULL, NULL, NULL};
     CHECK_INT(prompt_build(&noname, 1, &o, &r, err, sizeof err), -1);
     CHECK_STR(err, "no name to explain");
-    prompt_turn noq = {PROMPT_ASK, NULL, 0, NULL, 0, 0, NULL, NULL, NULL};
+    prompt_turn noq = {PROMPT_ASK, NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL};
     CHECK_INT(prompt_build(&noq, 1, &o, &r, err, sizeof err), -1);
     CHECK_INT(prompt_build(NULL, 0, &o, &r, err, sizeof err), -1);
 }
 
 static void test_passage_past_end_is_clamped(void) {
     /* A selection that runs past the last line keeps what exists. */
-    prompt_turn t = {PROMPT_CRITIQUE, "a\nb\nc\n", 6, NULL, 2, 40, NULL, NULL, NULL};
-    prompt_options o = {"auto", NULL, 0, 0};
+    prompt_turn t = {
+        PROMPT_CRITIQUE, "a\nb\nc\n", 6, NULL, 2, 40, NULL, NULL, NULL, NULL, NULL, NULL};
+    prompt_options o = {"auto", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -109,8 +123,9 @@ static void test_passage_past_end_is_clamped(void) {
 
 static void test_explain(void) {
     const char *para = "I switched from avante.nvim to something lighter.";
-    prompt_turn t = {PROMPT_EXPLAIN, para, strlen(para), NULL, 0, 0, NULL, "avante.nvim", NULL};
-    prompt_options o = {"auto", NULL, 0, 0};
+    prompt_turn t = {PROMPT_EXPLAIN, para,          strlen(para), NULL, 0,    0,
+                     NULL,           "avante.nvim", NULL,         NULL, NULL, NULL};
+    prompt_options o = {"auto", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -126,11 +141,13 @@ static void test_explain(void) {
 static void test_thread_carries_earlier_turns(void) {
     prompt_turn turns[3] = {
         {PROMPT_CRITIQUE, fr_doc, sizeof fr_doc - 1, "n.md", 3, 3, NULL, NULL,
-         "Le mot « fantômes » est clair."},
-        {PROMPT_ASK, NULL, 0, NULL, 0, 0, "Et la deuxième phrase ?", NULL, "Elle est longue."},
-        {PROMPT_CRITIQUE, fr_doc, sizeof fr_doc - 1, "n.md", 5, 5, NULL, NULL, NULL},
+         "Le mot « fantômes » est clair.", NULL, NULL, NULL},
+        {PROMPT_ASK, NULL, 0, NULL, 0, 0, "Et la deuxième phrase ?", NULL, "Elle est longue.", NULL,
+         NULL, NULL},
+        {PROMPT_CRITIQUE, fr_doc, sizeof fr_doc - 1, "n.md", 5, 5, NULL, NULL, NULL, NULL, NULL,
+         NULL},
     };
-    prompt_options o = {"auto", NULL, 0, 0};
+    prompt_options o = {"auto", NULL, 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(turns, 3, &o, &r, err, sizeof err), 0);
@@ -157,8 +174,9 @@ static void test_shortening_keeps_passage_headings_and_surroundings(void) {
         else
             n += (size_t)sprintf(doc + n, "Line %d of the body, with some words to weigh it.\n", i);
     }
-    prompt_turn t = {PROMPT_CRITIQUE, doc, n, "big.md", 1000, 1002, NULL, NULL, NULL};
-    prompt_options o = {"auto", NULL, 8000, 1000};
+    prompt_turn t = {
+        PROMPT_CRITIQUE, doc, n, "big.md", 1000, 1002, NULL, NULL, NULL, NULL, NULL, NULL};
+    prompt_options o = {"auto", NULL, 8000, 1000, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -179,7 +197,7 @@ static void test_shortening_keeps_passage_headings_and_surroundings(void) {
                     "11\nLine 1002 of the body, with some words to weigh it.\n</passage>") != NULL);
     prompt_result_free(&r);
     /* Enough context: nothing dropped. */
-    prompt_options big = {"auto", NULL, 200000, 1000};
+    prompt_options big = {"auto", NULL, 200000, 1000, 0, NULL, 0};
     CHECK_INT(prompt_build(&t, 1, &big, &r, err, sizeof err), 0);
     CHECK(r.note == NULL);
     CHECK(strstr(r.messages[0].content, "Line 10 of the body") != NULL);
@@ -196,8 +214,8 @@ static void test_shortening_cuts_a_line_too_long_for_the_budget(void) {
     memset(doc + n, 'w', big);
     n += big;
     n += (size_t)sprintf(doc + n, "\nafter the long line\n");
-    prompt_turn t = {PROMPT_CRITIQUE, doc, n, NULL, 2, 2, NULL, NULL, NULL};
-    prompt_options o = {"auto", NULL, 20000, 1000};
+    prompt_turn t = {PROMPT_CRITIQUE, doc, n, NULL, 2, 2, NULL, NULL, NULL, NULL, NULL, NULL};
+    prompt_options o = {"auto", NULL, 20000, 1000, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
@@ -213,8 +231,9 @@ static void test_shortening_cuts_a_line_too_long_for_the_budget(void) {
 }
 
 static void test_system_override_and_ask_context(void) {
-    prompt_turn t = {PROMPT_ASK, "some context", 12, NULL, 0, 0, "Why?", NULL, NULL};
-    prompt_options o = {"auto", "You are terse.", 0, 0};
+    prompt_turn t = {PROMPT_ASK, "some context", 12,   NULL, 0,    0,
+                     "Why?",     NULL,           NULL, NULL, NULL, NULL};
+    prompt_options o = {"auto", "You are terse.", 0, 0, 0, NULL, 0};
     prompt_result r;
     char err[256];
     CHECK_INT(prompt_build(&t, 1, &o, &r, err, sizeof err), 0);
