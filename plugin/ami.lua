@@ -31,3 +31,20 @@ cmd('AmiQuote', 'quote', { range = true, nargs = 0,
   desc = 'ami: quote the selected answer lines into the document, naming the model' })
 cmd('AmiUsage', 'usage', { nargs = 0, desc = 'ami: what ami cost this month and before' })
 cmd('AmiStatus', 'status', { nargs = 0, desc = 'ami: engine, provider, model and API key status' })
+cmd('AmiNotes', 'notes', { nargs = 0, desc = "ami: the document's margin notes in the location list" })
+cmd('AmiNote', 'note', { nargs = 0, desc = 'ami: the margin note under the cursor, in a float' })
+cmd('AmiDismiss', 'dismiss', { nargs = 0, bang = true,
+  desc = 'ami: dismiss the note under the cursor (!: all of the document\'s)' })
+cmd('AmiReply', 'reply', { nargs = '+', desc = 'ami: a follow-up question about the note under the cursor' })
+
+-- Margin notes come back when their file is opened again.  The callback reads a small index
+-- (beside the ledger) and starts the engine only for a file that has notes.
+vim.api.nvim_create_autocmd('BufReadPost', {
+  group = vim.api.nvim_create_augroup('ami.notes', { clear = true }),
+  callback = function(args)
+    local name = vim.api.nvim_buf_get_name(args.buf)
+    if name ~= '' and require('ami.notes_index').has(vim.fn.fnamemodify(name, ':p')) then
+      require('ami.notes').load(args.buf)
+    end
+  end,
+})

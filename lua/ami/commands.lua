@@ -211,6 +211,105 @@ function M.usage()
   return require('ami.usage').open()
 end
 
+-- ---- margin notes ------------------------------------------------------------------------------
+
+-- The document and the note under the cursor of its window, or nil and why not.
+local function note_here()
+  local buf, t = document_buffer()
+  if t then
+    return nil, buf, 'put the cursor on the noted words in the document, not in the thread'
+  end
+  local cur = api.nvim_win_get_cursor(0)
+  local n = require('ami.notes').at_cursor(buf, cur[1] - 1, cur[2])
+  if not n then
+    return nil, buf, 'no note under the cursor (:AmiNotes lists them)'
+  end
+  return n, buf
+end
+
+--- :AmiNotes
+function M.notes()
+  local buf = document_buffer()
+  local items = require('ami.notes').loclist_items(buf)
+  if #items == 0 then
+    return notify('ami: this document has no margin notes')
+  end
+  vim.fn.setloclist(0, {}, ' ', { title = 'ami notes: ' .. vim.fn.fnamemodify(
+    api.nvim_buf_get_name(buf), ':~:.'), items = items })
+  vim.cmd('lopen')
+end
+
+--- :AmiNote
+function M.note()
+  local n, _, why = note_here()
+  if not n then
+    return err(why)
+  end
+  local lines = {
+    ('**%s** · %s · %s%s'):format(n.kind or 'note', n.model or '?', os.date('%Y-%m-%d %H:%M',
+      n.answered_at or os.time()), n.state ~= 'anchored' and (' · ' .. n.state) or ''),
+    '',
+  }
+  for _, l in ipairs(vim.split(n.quote, '\n', { plain = true })) do
+    table.insert(lines, '> ' .. l)
+  end
+  table.insert(lines, '')
+  for _, l in ipairs(vim.split(n.comment ~= '' and n.comment or '(the comment is still arriving)', '\n',
+    { plain = true })) do
+    table.insert(lines, l)
+  end
+  vim.lsp.util.open_floating_preview(lines, 'markdown', { border = 'rounded', focus_id = 'ami-note',
+    max_width = math.max(40, math.floor(vim.o.columns * 0.6)) })
+end
+
+--- :AmiDismiss[!]
+function M.dismiss(o)
+  local notes = require('ami.notes')
+  local buf = document_buffer()
+  if o.bang then
+    local live = notes.live(buf)
+    if #live == 0 then
+      return notify('ami: this document has no notes to dismiss')
+    end
+    notes.dismiss(buf, live)
+    local name = api.nvim_buf_get_name(buf)
+    if name ~= '' then
+      local ok, e = require('ami.host').request('notes_dismiss_all', vim.fn.fnamemodify(name, ':p'))
+      if not ok then
+        return err(e)
+      end
+    end
+    return notify(('ami: %d note%s dismissed; the next critique will not repeat them'):format(#live,
+      #live == 1 and '' or 's'))
+  end
+  local n, _, why = note_here()
+  if not n then
+    return err(why)
+  end
+  notes.dismiss(buf, { n })
+  notify('ami: note dismissed; the next critique will not repeat it')
+end
+
+--- :AmiReply {question}
+function M.reply(o)
+  local question = vim.trim(o.args or '')
+  local n, buf, why = note_here()
+  if not n then
+    return err(why)
+  end
+  local tm = thread_mod()
+  local t = tm.get(buf, true)
+  local doc = buffer_text(buf)
+  return tm.ask(t, {
+    kind = 'ask',
+    question = question,
+    followup = #t.turns > 0,
+    document = doc ~= '' and doc or nil,
+    path = t.name,
+    note = { kind = n.kind, quote = n.quote, comment = n.comment },
+  })
+end
+
 --- :AmiStatus
 function M.status()
   local host = require('ami.host')

@@ -26,6 +26,7 @@ local defaults = {
   carbon = { enabled = true, points = { { 200, 0.4 }, { 2000, 1.0 }, { 20000, 2.0 } } },
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
   quote = { format = 'markdown' },
+  notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
 }
 
 -- Schema nodes: t = string | string? | integer | number | number? | boolean | enum | object
@@ -91,6 +92,13 @@ S.root = {
     } },
     quote = { t = 'object', help = 'an object', fields = {
       format = { t = 'string', help = '"markdown", "plain", or a template using {text}, {model} and {date}' },
+    } },
+    notes = { t = 'object', help = 'an object', fields = {
+      enabled = { t = 'boolean', help = 'true or false' },
+      severity = { t = 'enum', choices = { 'error', 'warn', 'info', 'hint' }, help = 'error, warn, info or hint' },
+      virtual_text = { t = 'boolean', help = 'true or false' },
+      signs = { t = 'boolean', help = 'true or false' },
+      highlight = { t = 'boolean', help = 'true or false' },
     } },
   },
 }

@@ -12,6 +12,9 @@ function M.setup(opts)
     vim.notify('ami: ' .. err, vim.log.levels.ERROR)
     return false
   end
+  if package.loaded['ami.notes'] then
+    require('ami.notes').configure()
+  end
   local host = require('ami.host')
   if host.running() then
     local res, rerr = host.reconfigure()
@@ -33,6 +36,14 @@ end
 --- Cheap enough for every redraw: no call to the engine.
 function M.statusline()
   return require('ami.cost').statusline()
+end
+
+--- The document's margin notes: a list of { id, kind, quote, comment, state, range, model,
+--- answered_at }; range = { start_row, start_col, end_row, end_col } (0-based, byte columns,
+--- end exclusive) or nil; state: anchored, approximate, stale, unanchored or dismissed.
+--- bufnr 0 (or nil): the current buffer; a thread buffer: its document.
+function M.notes(bufnr)
+  return require('ami.notes').list(bufnr)
 end
 
 return M

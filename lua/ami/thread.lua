@@ -61,6 +61,17 @@ local function header_for(turn, model)
     table.insert(lines, '> ' .. (turn.question or M.default_question):gsub('\n', ' '))
   elseif turn.kind == 'explain' then
     table.insert(lines, ('## Explain · “%s”'):format(turn.name))
+  elseif turn.note then
+    local q = turn.note.quote:gsub('%s*\n%s*', ' ')
+    if #q > 60 then
+      local cut = 57
+      while cut > 1 and q:byte(cut + 1) and q:byte(cut + 1) >= 0x80 and q:byte(cut + 1) < 0xC0 do
+        cut = cut - 1 -- never cut a character in two
+      end
+      q = q:sub(1, cut) .. '…'
+    end
+    table.insert(lines, ('## Reply · note %s« %s »'):format(turn.note.kind and (turn.note.kind .. ' ') or '', q))
+    table.insert(lines, '> ' .. turn.question:gsub('\n', ' '))
   else
     table.insert(lines, turn.followup and '## Follow-up' or '## Question')
     table.insert(lines, '> ' .. turn.question:gsub('\n', ' '))
@@ -82,6 +93,9 @@ local function turn_payload(turn, answer)
     line_end = turn.line_end,
     question = turn.question,
     name = turn.name,
+    note_kind = turn.note and turn.note.kind,
+    note_quote = turn.note and turn.note.quote,
+    note_comment = turn.note and turn.note.comment,
     answer = answer,
   }
 end
@@ -112,14 +126,27 @@ function M.ask(t, turn, opts)
     return table.concat(answer.chunks)
   end
   table.insert(t.turns, turn)
+  -- A critique's remarks land on the words (ami.notes): edits made from now on are carried.
+  local want_notes = turn.kind == 'critique' and cfg.notes.enabled
+  if package.loaded['ami.notes'] then
+    require('ami.notes').flush() -- dismissals before the prompt that lists them
+  end
+  if want_notes then
+    answer.notes_token = require('ami.notes').begin(t.doc)
+    answer.notes = 0
+  end
   local res, err = require('ami.host').request('start', {
     command = turn.followup and 'followup' or turn.kind,
     turns = payload,
     model = opts.model,
     document = t.path,
     thread = t.id,
+    notes = want_notes or nil,
   })
   if not res then
+    if answer.notes_token then
+      require('ami.notes').done(t.doc, answer.notes_token)
+    end
     answer.status = 'error'
     sidebar.insert(region, '**⚠ ' .. tostring(err):gsub('^ami: ', '') .. '**')
     notify(tostring(err):gsub('^ami: ', ''), vim.log.levels.ERROR)
@@ -192,6 +219,11 @@ local function footer(ev, answer)
   if ev.duration_ms and ev.duration_ms >= 0 then
     table.insert(parts, ('%.1f s'):format(ev.duration_ms / 1000))
   end
+  if answer.notes and answer.notes > 0 then
+    local lost = answer.notes_unanchored or 0
+    table.insert(parts, ('%d note%s on the text%s'):format(answer.notes - lost,
+      answer.notes - lost == 1 and '' or 's', lost > 0 and (', %d not found'):format(lost) or ''))
+  end
   return '*— ' .. table.concat(parts, ' · ') .. '*'
 end
 
@@ -220,6 +252,28 @@ function handlers.model(ev)
   if a then
     a.model_answered = ev.model
   end
+end
+
+function handlers.note(ev)
+  local a = answers[ev.id]
+  if a and a.notes_token then
+    local n = require('ami.notes').on_note(a.thread.doc, a.notes_token, ev, a)
+    a.notes = a.notes + 1
+    if n.state == 'unanchored' then
+      a.notes_unanchored = (a.notes_unanchored or 0) + 1
+    end
+  end
+end
+
+function handlers.note_comment(ev)
+  local a = answers[ev.id]
+  if a and a.notes_token then
+    require('ami.notes').on_comment(a.thread.doc, ev)
+  end
+end
+
+function handlers.notes_loaded(ev)
+  require('ami.notes').on_loaded_event(ev)
 end
 
 function handlers.notice(ev)
@@ -268,6 +322,9 @@ local function finish(a, ev)
   end
   sidebar.insert(a.region, text)
   require('ami.cost').add(t.doc, ev)
+  if a.notes_token then
+    require('ami.notes').done(t.doc, a.notes_token)
+  end
   if word and not ev.quiet then
     local level = ev.status == 'cancelled' and vim.log.levels.INFO or vim.log.levels.ERROR
     notify(ev.message or word, level)
