@@ -122,6 +122,15 @@ SCENARIOS  — chosen by the request's model: "fake/<scenario>?k=v&k=v" (URL-enc
                         and questions quoting its words, no rewrite.  Starts with
                         "[démo hors ligne — réponse préenregistrée, aucun modèle n'a été
                         appelé]".  One delta per word, tps deltas/s.
+    notes?set=basic|deviations|many&n=1000&tps=0  an answer in the margin-notes shape
+                        ("## Note: kind" / "> words" / comment) about the sample note's
+                        "Pourquoi ce choix" paragraph: basic (4 notes quoting its words, one
+                        across a hard-wrapped line, a general remark before and after),
+                        deviations (a numbered ### heading, a bold heading, "Remarque" with
+                        an NBSP, no kind, guillemets, a blockquote over two lines, an invented
+                        quote, a short one, emphasis, a "note" inside a code fence, a note
+                        without words), many (n numbered notes cycling through 5 quotes).  One
+                        delta per word, tps deltas/s (0: at once).
     split-codepoint     deltas whose JSON strings carry raw bytes cut inside characters:
                         "Un caf\\xc3" | "\\xa9 noir, s'il vous pla\\xc3" | "\\xaet ! Et un
                         croissant \\xf0\\x9f" | "\\xa5\\x90 pour 3 \\xe2" | "\\x82\\xac."  =
@@ -367,6 +376,84 @@ phrase de dix mots, lesquels choisirais-tu ? Ta réponse est sans doute la phras
 manque.
 """
 
+# Margin notes (the answer's shape ami asks for: "## Note: kind", "> the words", comment),
+# about examples/sample-note.md, whose "Pourquoi ce choix" paragraph (lines 21-23) is
+# hard-wrapped: "ça finit par faire le travail à notre" ends line 21.
+NOTES_BASIC = """Je me concentre sur le paragraphe « Pourquoi ce choix ».
+
+## Note: clarity
+> ça finit par faire le travail à notre place
+
+À quoi renvoie « ça » ? L'outil, ou l'habitude ?
+
+## Note: ambiguity
+> on perd quelque chose
+
+Quoi, exactement ? Un savoir-faire, ta voix ?
+
+## Note: question
+> un peu comme avec le GPS
+
+Que perd-on avec le GPS ? Sans cette moitié, la comparaison reste ouverte.
+
+## Note: structure
+> enfin du moins c'est ce que je ressens
+
+Tu retires aussitôt ce que tu affirmes : conviction ou intuition ?
+
+En résumé : le paragraphe tient en une phrase ; où le lecteur respire-t-il ?
+"""
+
+NOTES_DEVIATIONS = """Quelques remarques.
+
+### Note 1: clarity
+> « ça finit par faire le travail »
+
+Le sujet de « ça » manque.
+
+**Note 2 — question**
+> quand on laisse faire
+> l'outil
+
+Faire quoi ?
+
+## Remarque\u00a0: style
+> “la pensée elle-même”
+
+Une affirmation forte.
+
+## Note
+> c'est plus grave parce que c'est la pensée
+
+Pourquoi plus grave ?
+
+## Note: argument
+> ce mot n'existe nulle part dans la note
+
+Inventé.
+
+## Note: clarity
+> GPS
+
+Le mot GPS apparaît une fois.
+
+```
+## Note: style
+> pas une note (dans un bloc de code)
+```
+
+## Note: praise
+> *écrire à ma place*
+
+Bien dit.
+
+## Note: ambiguity
+
+Une remarque sans mots cités.
+
+Pour finir, une remarque générale.
+"""
+
 ESSAY_WORDS = (
     "le flux arrive par morceaux et chaque événement doit être décodé sans perte même quand "
     "un caractère accentué tombe à cheval sur deux lectures du réseau ; la mémoire reste "
@@ -574,6 +661,17 @@ def make_plan(scen, p, req):
         return Plan((("text", next(gen)) for _ in range(n)), pace=tps_gap(200), finish=finish)
     if scen == "demo":
         return Plan([("text", w) for w in words(DEMO_TEXT)], pace=tps_gap(40), finish=finish)
+    if scen == "notes":
+        kind = p.str("set", "basic")
+        if kind == "many":
+            n = p.int("n", 1000)
+            quotes = ["ça finit par faire", "on perd quelque chose", "le GPS",
+                      "la pensée elle-même", "écrire à ma place"]
+            text = "".join("## Note %d: style\n> %s\n\nRemarque %d.\n\n" % (i + 1, quotes[i % 5], i + 1)
+                           for i in range(n))
+        else:
+            text = NOTES_DEVIATIONS if kind == "deviations" else NOTES_BASIC
+        return Plan([("text", w) for w in words(text)], pace=tps_gap(0), finish=finish)
     if scen == "split-codepoint":
         return Plan([("text", raw(b)) for b in SPLIT_CODEPOINT], finish=finish)
     if scen == "invalid-utf8":

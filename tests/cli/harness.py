@@ -126,12 +126,12 @@ class Env:
         self.env["AMI_CONFIG"] = path
         return path
 
-    def run(self, args, input=None, timeout=60, env=None):
+    def run(self, args, input=None, timeout=60, env=None, cwd=None):
         full = dict(self.env)
         if env:
             full.update(env)
         p = subprocess.run([AMI, *args], input=input, capture_output=True, timeout=timeout,
-                           env=full, text=True, errors="surrogateescape")
+                           env=full, text=True, errors="surrogateescape", cwd=cwd)
         return Result(p.returncode, p.stdout, p.stderr)
 
     def spawn(self, args, env=None, **kw):
