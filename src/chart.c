@@ -18,6 +18,7 @@
 
 #include "ami/utf8.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -271,6 +272,8 @@ static int clean_append(buf *scratch, const char *s, size_t len, buf *out) {
     buf_clear(scratch);
     if (utf8_filter(&st, s, len, scratch) || utf8_finish(&st, scratch))
         return CHART_ENOMEM;
+    if (scratch->len == 0)
+        return 0; /* scratch->data may still be NULL */
     const unsigned char *p = (const unsigned char *)scratch->data;
     size_t n = scratch->len, i = 0, run = 0;
     if (buf_reserve(out, n) != 0)
@@ -288,6 +291,19 @@ static int clean_append(buf *scratch, const char *s, size_t len, buf *out) {
     return buf_append(out, p + run, n - run) ? CHART_ENOMEM : 0;
 }
 
+/* Drops the leading and trailing spaces of out (so no line ends with one, and padding stays
+ * ours), then measures it. */
+static void trim_measure(const ctx *c, str *out) {
+    const char *p = c->pool.data ? c->pool.data : "";
+    while (out->len && p[out->off] == ' ') {
+        out->off++;
+        out->len--;
+    }
+    while (out->len && p[out->off + out->len - 1] == ' ')
+        out->len--;
+    out->w = chart_display_width(p + out->off, out->len);
+}
+
 /* Cleans s (NUL-terminated, NULL is "") into the pool. */
 static int pool_add(ctx *c, const char *s, str *out) {
     out->off = c->pool.len;
@@ -295,7 +311,7 @@ static int pool_add(ctx *c, const char *s, str *out) {
     if (rc)
         return rc;
     out->len = c->pool.len - out->off;
-    out->w = chart_display_width(str_at(c, out), out->len);
+    trim_measure(c, out);
     return 0;
 }
 
@@ -308,6 +324,13 @@ static double clamp0(double v) {
     return isfinite(v) && v > 0 ? v : 0;
 }
 
+/* a + b for a, b >= 0, saturated at DBL_MAX: a stacked total of huge values stays finite (and
+ * so does every ratio computed from it). */
+static double add_sat(double a, double b) {
+    double s = a + b;
+    return s > DBL_MAX ? DBL_MAX : s;
+}
+
 /* Formats v into the pool. */
 static int pool_value(ctx *c, double v, str *out) {
     buf_clear(&c->fmt);
@@ -318,7 +341,7 @@ static int pool_value(ctx *c, double v, str *out) {
     if (buf_append(&c->pool, c->fmt.data ? c->fmt.data : "", c->fmt.len))
         return CHART_ENOMEM;
     out->len = c->pool.len - out->off;
-    out->w = chart_display_width(str_at(c, out), out->len);
+    trim_measure(c, out);
     return 0;
 }
 
@@ -606,6 +629,8 @@ static size_t eighths(double v, double max, size_t cells) {
         return 0;
     size_t full = cells * 8;
     double x = v / max * (double)full;
+    if (isnan(x))
+        return 0;
     size_t e = x >= (double)full ? full : (size_t)floor(x + 0.5);
     if (e == 0)
         e = 1;
@@ -654,7 +679,7 @@ static double row_total(const chart_data *d, size_t i, int *any) {
     for (size_t s = 0; s < d->n_series; s++) {
         double v = d->series[s].values[i];
         if (known(v)) {
-            t += clamp0(v);
+            t = add_sat(t, clamp0(v));
             *any = 1;
         }
     }
@@ -745,11 +770,11 @@ static void stack_cells(const chart_data *d, size_t i, double max, size_t barw, 
     for (size_t s = 0; s < ns; s++) {
         double v = d->series[s].values[i];
         v = known(v) ? clamp0(v) : 0;
-        cum += v;
+        cum = add_sat(cum, v);
         size_t edge = 0;
         if (max > 0) {
             double x = cum / max * (double)barw;
-            edge = x >= (double)barw ? barw : (size_t)floor(x + 0.5);
+            edge = isnan(x) ? 0 : x >= (double)barw ? barw : (size_t)floor(x + 0.5);
         }
         if (edge < prev)
             edge = prev;
@@ -806,14 +831,12 @@ int chart_bars(const chart_data *d, const chart_opts *o, chart_text *out) {
         return rc;
     if ((rc = check_data(d)))
         return text_fail(out, rc);
+    if (o && o->mode == CHART_STACKED && d->n_series > CHART_MAX_STACKED_TEXT)
+        return text_fail(out, CHART_EINVAL); /* refused even with no labels to draw */
     if (d->n_labels == 0 || d->n_series == 0)
         return CHART_OK;
     ctx c;
     ctx_init(&c, o);
-    if (c.o->mode == CHART_STACKED && d->n_series > CHART_MAX_STACKED_TEXT) {
-        ctx_free(&c);
-        return text_fail(out, CHART_EINVAL);
-    }
     layout L;
     rc = layout_prepare(&c, d, &L);
     tw w = {out, 0, 0, 0, rc};
@@ -877,7 +900,7 @@ static int gauge_caption(ctx *c, double spent, double budget, str *out) {
     if (buf_append(&c->pool, c->fmt.data, c->fmt.len))
         return CHART_ENOMEM;
     out->len = c->fmt.len;
-    out->w = chart_display_width(str_at(c, out), out->len);
+    trim_measure(c, out);
     return 0;
 }
 
@@ -1162,6 +1185,8 @@ static long bar_len(double v, double max, long full) {
     if (!(v > 0) || !(max > 0))
         return 0;
     double x = v / max * (double)full;
+    if (isnan(x))
+        return 0;
     long t = x >= (double)full ? full : (long)floor(x + 0.5);
     return t < 10 ? 10 : t;
 }
@@ -1214,7 +1239,7 @@ int chart_bars_svg(const chart_data *d, const chart_opts *o, buf *out) {
                     double v = d->series[k].values[i];
                     if (!known(v) || !(clamp0(v) > 0))
                         continue;
-                    cum += clamp0(v);
+                    cum = add_sat(cum, clamp0(v));
                     long edge = x0 + bar_len(cum, L.max, full);
                     if (edge < x + 10)
                         edge = x + 10;

@@ -55,7 +55,8 @@
  * up below, so the output is well-formed XML 1.0.
  *
  * Values: NaN and ±infinity are unknown: no bar, "?" as the value, left out of the scale and
- * of stacked totals (a row with only unknown values shows "?").  Negative values are treated
+ * of stacked totals (a row with only unknown values shows "?"; totals past DBL_MAX stay at
+ * DBL_MAX).  Negative values are treated
  * as 0 (usage totals cannot be negative; a negative one is a bug upstream, not a picture).
  * All zeros: empty bars, values shown.  No labels: an empty text (no line at all), or an
  * SVG with its title and nothing drawn.
@@ -63,8 +64,9 @@
  * Labels and names: at most CHART_MAX_LABEL_BYTES bytes are read (cut at a code point);
  * invalid UTF-8 becomes U+FFFD (ami/utf8.h), and so do control characters (C0, DEL, C1, so
  * a label cannot break a line), U+2028/U+2029, the bidi embedding/override/isolate controls
- * (U+202A–U+202E, U+2066–U+2069) and U+FFFE/U+FFFF (not XML characters).  NULL is "".  The
- * caller's formatter output gets the same clean-up.
+ * (U+202A–U+202E, U+2066–U+2069) and U+FFFE/U+FFFF (not XML characters); leading and
+ * trailing spaces are dropped.  NULL is "".  The caller's formatter output gets the same
+ * clean-up.
  *
  * Numbers (chart_format_*): English $1,234.56; French 1 234,56 $ with U+202F (narrow
  * no-break space) between thousands, a comma for decimals and U+00A0 (no-break space)
@@ -85,11 +87,10 @@
 
 #include <stddef.h>
 
-/* Return codes. */
-#define CHART_OK 0
-#define CHART_EINVAL                                                                               \
-    (-1) /* NULL where data is needed, too many series for stacked text, a                         \
-            budget that is not > 0 and finite */
+/* Return codes.  CHART_EINVAL: NULL where data is needed, too many series for stacked text,
+ * a budget that is not > 0 and finite. */
+#define CHART_OK      0
+#define CHART_EINVAL  (-1)
 #define CHART_ENOMEM  (-2)
 #define CHART_ETOOBIG (-3) /* more labels or series than the limits below */
 #define CHART_EFORMAT (-4) /* the caller's formatter returned non-zero */

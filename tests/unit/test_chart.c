@@ -637,6 +637,13 @@ static void test_labels(void) {
     CHECK(check_text(&t, 30));
     CHECK(span_is(&t, 0, 0, "AmiChartLabel", "日本語"));
     CHECK(span_is(&t, 3, 1, "AmiChartLabel", "e\xCC\x81t\xC3\xA9"));
+    /* Spaces around a label are dropped, inner ones kept. */
+    const char *spaced[] = {"  2026 11  "};
+    d.labels = spaced;
+    d.n_labels = 1;
+    CHECK_INT(chart_bars(&d, &o, &t), CHART_OK);
+    CHECK_STR(t.text.data, "2026 11 ████████████████████ 8\n");
+    CHECK(span_is(&t, 0, 0, "AmiChartLabel", "2026 11"));
     /* Cut in cells: a wide character that does not fit leaves its cell empty. */
     const char *wide[] = {"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE6\x97\xA5\xE6\x9C\xAC", /* 10 */
                           "abcdefghij"};
@@ -758,12 +765,27 @@ static void test_stacked(void) {
     const char *legend = "█ a-rather-long-name\n▓ another-long-name\n";
     CHECK(strncmp(t.text.data, legend, strlen(legend)) == 0);
     CHECK(check_text(&t, 40));
-    /* More series than fills: refused. */
+    /* Totals past DBL_MAX saturate: the bar is full, the total finite. */
+    double huge[] = {1.7e308}, huge2[] = {1.7e308};
+    chart_series big[] = {{"a", huge}, {"b", huge2}};
+    d.series = big;
+    d.n_labels = 1;
+    CHECK_INT(chart_bars(&d, &o, &t), CHART_OK);
+    CHECK(check_text(&t, 40));
+    CHECK(strstr(t.text.data, " $1.80e308\n") != NULL);
+    const char *row = strchr(t.text.data, '\n') + 1;
+    CHECK_INT(chart_display_width(row, strcspn(row, "\n")), 40);
+    CHECK(strstr(row, "█▓") != NULL); /* both segments drawn, the bar full */
+    d.n_labels = 3;
+    /* More series than fills: refused, even with no labels to draw. */
     chart_series five[] = {{"1", a}, {"2", a}, {"3", a}, {"4", a}, {"5", a}};
     d.series = five;
     d.n_series = 5;
     CHECK_INT(chart_bars(&d, &o, &t), CHART_EINVAL);
     CHECK_STR(t.text.data, "");
+    d.n_labels = 0;
+    CHECK_INT(chart_bars(&d, &o, &t), CHART_EINVAL);
+    d.n_labels = 3;
     o.mode = CHART_SPLIT; /* split takes them */
     CHECK_INT(chart_bars(&d, &o, &t), CHART_OK);
     CHECK(check_text(&t, 40));
