@@ -1119,6 +1119,8 @@ static void svg_label(sw *s, const char *cls, long x, long y, int end, const ctx
     sw_num(s, x);
     sw_str(s, "\" y=\"");
     sw_num(s, y);
+    if (strcmp(cls, "ami-heading") == 0)
+        sw_str(s, "\" font-weight=\"bold");
     sw_str(s, end ? "\" text-anchor=\"end\">" : "\">");
     sw_fit(s, str_at(c, t), t->len, t->w, cells);
     sw_str(s, "</text>\n");
