@@ -58,8 +58,8 @@
  * of stacked totals (a row with only unknown values shows "?"; totals past DBL_MAX stay at
  * DBL_MAX).  Negative values are treated
  * as 0 (usage totals cannot be negative; a negative one is a bug upstream, not a picture).
- * All zeros: empty bars, values shown.  No labels: an empty text (no line at all), or an
- * SVG with its title and nothing drawn.
+ * All zeros: empty bars, values shown.  No labels (or no series): an empty text (no line at
+ * all), or an SVG with its title and nothing drawn.
  *
  * Labels and names: at most CHART_MAX_LABEL_BYTES bytes are read (cut at a code point);
  * invalid UTF-8 becomes U+FFFD (ami/utf8.h), and so do control characters (C0, DEL, C1, so
