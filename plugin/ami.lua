@@ -18,10 +18,17 @@ local function cmd(name, fn, opts)
 end
 
 cmd('Critique', 'critique', { range = true, nargs = '*',
-  desc = 'ami: ask an expert friend about the selected passage (the whole document goes along)' })
+  desc = 'ami: ask an expert friend about the selected passage (the whole document goes along)',
+  complete = function(arglead, cmdline)
+    return require('ami.commands').complete_critique(arglead, cmdline)
+  end })
 cmd('Explain', 'explain', { range = true, nargs = '*',
   desc = 'ami: where a project or product name comes from' })
-cmd('AmiAsk', 'ask', { nargs = '+', desc = 'ami: a follow-up question in this document\'s thread' })
+cmd('AmiAsk', 'ask', { nargs = '*',
+  desc = 'ami: a follow-up question in this document\'s thread (none: type it in the thread)' })
+cmd('AmiExplore', 'explore', { range = true, nargs = '*',
+  desc = 'ami: share an idea, as with a well-read friend: does it make sense, what does it evoke?' })
+cmd('AmiThread', 'thread', { nargs = 0, desc = "ami: this document's thread in the sidebar, yesterday's too" })
 cmd('AmiStop', 'stop', { nargs = 0, desc = 'ami: stop the answers running for this document' })
 cmd('AmiModel', 'model', { nargs = '?', desc = 'ami: show or switch the model',
   complete = function(arglead)

@@ -14,6 +14,7 @@
 #include "ami/log.h"
 #include "ami/prompt.h"
 #include "ami/request.h"
+#include "cli_internal.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -22,64 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- config -------------------------------------------------------------------------------- */
-
-static void config_usage(FILE *out) {
-    fprintf(out, "usage: ami config [--defaults | --path | --check [FILE]]\n"
-                 "  --defaults   print the default settings as JSON\n"
-                 "  --path       print the path of the config file ami reads\n"
-                 "  --check      validate the config file (or FILE) and say what is wrong\n");
-}
-
-int cli_config(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        config_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? CLI_EUSAGE : CLI_OK;
-    }
-    if (strcmp(argv[1], "--defaults") == 0) {
-        char *json = config_defaults_json();
-        if (!json)
-            return 1;
-        printf("%s\n", json);
-        free(json);
-        return CLI_OK;
-    }
-    if (strcmp(argv[1], "--path") == 0) {
-        char *path = config_default_path();
-        printf("%s\n", path ? path : "");
-        free(path);
-        return CLI_OK;
-    }
-    if (strcmp(argv[1], "--check") == 0) {
-        char *path = argc > 2 ? strdup(argv[2]) : config_default_path();
-        ami_config c;
-        char err[512];
-        if (!path || config_init(&c) != 0) {
-            free(path);
-            fprintf(stderr, "ami: out of memory\n");
-            return 1;
-        }
-        int rc = config_load_file(&c, path, argc <= 2, err, sizeof err);
-        if (rc < 0)
-            fprintf(stderr, "ami: %s\n", err);
-        else if (rc == 1)
-            printf("%s: no config file (defaults apply)\n", path);
-        else
-            printf("%s: ok\n", path);
-        if (rc == 0 && c.file_has_key && c.file_too_open)
-            fprintf(stderr,
-                    "ami: warning: %s holds an API key and is readable by other users; run "
-                    "chmod 600 %s\n",
-                    path, path);
-        config_free(&c);
-        free(path);
-        return rc < 0 ? CLI_EUSAGE : CLI_OK;
-    }
-    fprintf(stderr, "ami: config: unknown option '%s'\n", argv[1]);
-    config_usage(stderr);
-    return CLI_EUSAGE;
-}
 
 /* ---- the common runner ---------------------------------------------------------------------- */
 
@@ -108,7 +51,7 @@ typedef struct cli_note {
     long range[4];
 } cli_note;
 
-static void print_json(cJSON *o) {
+void cli_print_json(cJSON *o) {
     char *s = cJSON_PrintUnformatted(o);
     if (s) {
         fputs(s, stdout);
@@ -134,7 +77,7 @@ static void sink_text(void *ud, void *answer, const char *text, size_t len) {
         char *copy = strndup(text, len);
         cJSON_AddStringToObject(o, "text", copy ? copy : "");
         free(copy);
-        print_json(o);
+        cli_print_json(o);
     } else {
         fwrite(text, 1, len, stdout);
     }
@@ -252,7 +195,7 @@ static void on_note(run *R, const request_note *n) {
             cJSON_AddNumberToObject(en, "line", (double)c->range[2]);
             cJSON_AddNumberToObject(en, "col", (double)c->range[3]);
         }
-        print_json(o);
+        cli_print_json(o);
         return;
     }
     if (!R->notes_only)
@@ -333,7 +276,7 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
             cJSON_AddStringToObject(o, "message", res->message ? res->message : "");
             cJSON_AddBoolToObject(o, "partial", res->text_bytes > 0);
         }
-        print_json(o);
+        cli_print_json(o);
     }
     if (res->state != REQUEST_DONE && res->message)
         fprintf(stderr, "ami: %s\n", res->message);
@@ -373,14 +316,6 @@ static void on_idle_check(uv_check_t *c) {
     }
 }
 
-/* Options shared by ask, critique and explain. */
-typedef struct opts {
-    const char *provider, *model, *base_url, *system, *file, *lines;
-    long max_tokens;
-    int json, no_ledger, help, notes;
-    buf question;
-} opts;
-
 static const char common_help[] =
     "  --provider P      openrouter (default), openai, mistral, scaleway, ollama,\n"
     "                    openai-compatible, anthropic, or one defined in the config\n"
@@ -394,7 +329,7 @@ static const char common_help[] =
     "cut off, 5 refused by the budget, 130 interrupted.\n";
 
 /* Parses argv[1..]; positional words go to the question. Returns 0 or CLI_EUSAGE. */
-static int parse_opts(int argc, char **argv, opts *o, int takes_file, int takes_lines) {
+int cli_parse_opts(int argc, char **argv, cli_opts *o, unsigned takes) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -410,7 +345,7 @@ static int parse_opts(int argc, char **argv, opts *o, int takes_file, int takes_
             o->no_ledger = 1;
             continue;
         }
-        if (takes_lines && strcmp(a, "--notes") == 0) { /* critique only */
+        if ((takes & CLI_TAKES_NOTES) && strcmp(a, "--notes") == 0) {
             o->notes = 1;
             continue;
         }
@@ -428,10 +363,12 @@ static int parse_opts(int argc, char **argv, opts *o, int takes_file, int takes_
             slot = &o->base_url;
         else if (strcmp(a, "--system") == 0)
             slot = &o->system;
-        else if (takes_file && strcmp(a, "--file") == 0)
+        else if ((takes & CLI_TAKES_FILE) && strcmp(a, "--file") == 0)
             slot = &o->file;
-        else if (takes_lines && strcmp(a, "--lines") == 0)
+        else if ((takes & CLI_TAKES_LINES) && strcmp(a, "--lines") == 0)
             slot = &o->lines;
+        else if ((takes & CLI_TAKES_PRESET) && strcmp(a, "--preset") == 0)
+            slot = &o->preset;
         if (slot) {
             if (!v) {
                 fprintf(stderr, "ami: %s needs a value\n", a);
@@ -489,7 +426,7 @@ static int read_all(const char *path, buf *out, char *err, size_t errlen) {
 }
 
 /* Loads the config file and applies the flags. */
-static int load_config(const opts *o, ami_config *cfg) {
+int cli_load_config(const cli_opts *o, ami_config *cfg) {
     char err[768];
     if (config_init(cfg) != 0) {
         fprintf(stderr, "ami: out of memory\n");
@@ -534,10 +471,10 @@ static int load_config(const opts *o, ami_config *cfg) {
     return 0;
 }
 
-static int run_request(const char *command, const opts *o, const prompt_turn *turn,
+static int run_request(const char *command, const cli_opts *o, const prompt_turn *turn,
                        const char *document_path, const char *file) {
     ami_config cfg;
-    int rc = load_config(o, &cfg);
+    int rc = cli_load_config(o, &cfg);
     if (rc)
         return rc;
     if (http_global_init() != 0) {
@@ -554,6 +491,30 @@ static int run_request(const char *command, const opts *o, const prompt_turn *tu
     R.file = file;
     R.exit_code = CLI_EPROVIDER;
     int notes = turn->kind == PROMPT_CRITIQUE && (o->notes || cfg.notes_enabled);
+    /* --preset: the preset's question, then the words given after it, if any. */
+    prompt_turn with_preset;
+    buf preset_q = {0};
+    if (o->preset) {
+        const char *q = config_question_text(&cfg, o->preset);
+        if (!q) {
+            buf names = {0};
+            for (size_t i = 0; i < cfg.n_questions; i++)
+                buf_printf(&names, "%s%s", i ? ", " : "", cfg.questions[i].name);
+            fprintf(stderr,
+                    "ami: no question preset \"%s\" (the presets: %s; add one with "
+                    "questions.%s in the config)\n",
+                    o->preset, names.data ? names.data : "none", o->preset);
+            buf_free(&names);
+            config_free(&cfg);
+            http_global_cleanup();
+            return CLI_EUSAGE;
+        }
+        buf_printf(&preset_q, "%s%s%s", q, turn->question ? " " : "",
+                   turn->question ? turn->question : "");
+        with_preset = *turn;
+        with_preset.question = preset_q.data;
+        turn = &with_preset;
+    }
     static const engine_sink sink = {{sink_begin, sink_text, sink_end}, sink_event};
     R.eng = engine_new(R.loop, "cli", &cfg, &sink, &R);
     if (!R.eng) {
@@ -590,15 +551,16 @@ static int run_request(const char *command, const opts *o, const prompt_turn *tu
     http_global_cleanup();
     secret_clear();
     free(R.notes);
+    buf_free(&preset_q);
     return R.exit_code;
 }
 
 /* ---- ask ------------------------------------------------------------------------------------- */
 
 int cli_ask(int argc, char **argv) {
-    opts o;
+    cli_opts o;
     memset(&o, 0, sizeof o);
-    int rc = parse_opts(argc, argv, &o, 0, 0);
+    int rc = cli_parse_opts(argc, argv, &o, 0);
     if (rc || o.help) {
         FILE *out = o.help ? stdout : stderr;
         fprintf(out,
@@ -661,7 +623,7 @@ static int parse_lines(const char *s, long *a, long *b) {
 }
 
 int cli_critique(int argc, char **argv) {
-    opts o;
+    cli_opts o;
     memset(&o, 0, sizeof o);
     /* The first positional argument is the file. */
     const char *file = NULL;
@@ -680,13 +642,16 @@ int cli_critique(int argc, char **argv) {
         }
     }
     (void)shifted;
-    int rc = parse_opts(argc, argv, &o, 0, 1);
+    int rc = cli_parse_opts(argc, argv, &o, CLI_TAKES_LINES | CLI_TAKES_NOTES | CLI_TAKES_PRESET);
     if (rc || o.help || !file) {
         FILE *out = o.help ? stdout : stderr;
         fprintf(out,
-                "usage: ami critique FILE [--lines A-B] [--notes] [OPTIONS] [QUESTION...]\n"
+                "usage: ami critique FILE [--lines A-B] [--preset NAME] [--notes] [OPTIONS]\n"
+                "                     [QUESTION...]\n"
                 "Asks an expert friend about lines A-B of FILE (all of it by default),\n"
                 "with the whole file as context.  FILE - reads standard input.\n"
+                "  --preset NAME     a question preset of the config: clarity, reader,\n"
+                "                    concision, argument, tone, or your own\n"
                 "  --notes           print the remarks anchored on the words, one per line as\n"
                 "                    FILE:LINE:COL: kind: comment (for :cexpr, errorformat, CI);\n"
                 "                    remarks whose words are not in FILE go to stderr\n"
@@ -732,6 +697,66 @@ int cli_critique(int argc, char **argv) {
     return rc;
 }
 
+/* ---- explore ----------------------------------------------------------------------------------
+ */
+
+int cli_explore(int argc, char **argv) {
+    cli_opts o;
+    memset(&o, 0, sizeof o);
+    int rc = cli_parse_opts(argc, argv, &o, CLI_TAKES_FILE | CLI_TAKES_LINES);
+    if (rc || o.help) {
+        FILE *out = o.help ? stdout : stderr;
+        fprintf(out,
+                "usage: ami explore [--file FILE [--lines A-B]] [OPTIONS] [QUESTION...]\n"
+                "Shares an idea, as with a well-read friend: does it make sense, what does it\n"
+                "evoke (concepts, authors, works, each with why)?  The idea is standard input,\n"
+                "or lines A-B of FILE (all of it by default).\n%s",
+                common_help);
+        buf_free(&o.question);
+        return rc ? rc : CLI_OK;
+    }
+    buf idea = {0};
+    char err[512];
+    if (o.file) {
+        buf doc = {0};
+        if (read_all(o.file, &doc, err, sizeof err) != 0) {
+            fprintf(stderr, "ami: %s\n", err);
+            buf_free(&o.question);
+            return CLI_EUSAGE;
+        }
+        long a = 1, b = prompt_count_lines(doc.data ? doc.data : "", doc.len);
+        if (o.lines && parse_lines(o.lines, &a, &b) != 0) {
+            fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
+            buf_free(&doc);
+            buf_free(&o.question);
+            return CLI_EUSAGE;
+        }
+        long line = 1;
+        for (size_t i = 0; i < doc.len; i++) {
+            if (line >= a && line <= b)
+                buf_append_byte(&idea, doc.data[i]);
+            if (doc.data[i] == '\n')
+                line++;
+        }
+        buf_free(&doc);
+    } else if (!isatty(0) && read_all("-", &idea, err, sizeof err) != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        buf_free(&o.question);
+        return CLI_EUSAGE;
+    }
+    prompt_turn t;
+    memset(&t, 0, sizeof t);
+    t.kind = PROMPT_EXPLORE;
+    t.document = idea.data;
+    t.document_len = idea.len;
+    t.question = o.question.len ? o.question.data : NULL;
+    t.path = o.file;
+    rc = run_request("explore", &o, &t, NULL, NULL);
+    buf_free(&idea);
+    buf_free(&o.question);
+    return rc;
+}
+
 /* ---- explain ------------------------------------------------------------------------------------
  */
 
@@ -756,9 +781,9 @@ static const char *find_paragraph(const char *text, size_t len, const char *name
 }
 
 int cli_explain(int argc, char **argv) {
-    opts o;
+    cli_opts o;
     memset(&o, 0, sizeof o);
-    int rc = parse_opts(argc, argv, &o, 1, 0);
+    int rc = cli_parse_opts(argc, argv, &o, CLI_TAKES_FILE);
     if (rc || o.help || o.question.len == 0) {
         FILE *out = o.help ? stdout : stderr;
         fprintf(out,
@@ -793,158 +818,4 @@ int cli_explain(int argc, char **argv) {
     buf_free(&doc);
     buf_free(&o.question);
     return rc;
-}
-
-/* ---- models
- * -------------------------------------------------------------------------------------- */
-
-typedef struct models_run {
-    engine *eng;
-    int json;
-    int exit_code;
-    uv_timer_t close_timer; /* started once the list (or the error) is printed */
-} models_run;
-
-static void models_sink_event(void *ud, request *r, const request_event *ev) {
-    (void)ud;
-    (void)r;
-    if (ev->type == REQUEST_EV_NOTICE)
-        fprintf(stderr, "ami: %s\n", ev->message);
-}
-
-static void models_closed(void *ud) {
-    (void)ud;
-}
-
-/* Closes the engine once the list is printed, from the loop rather than from a callback. */
-static void models_close(uv_timer_t *t) {
-    models_run *M = t->data;
-    uv_close((uv_handle_t *)t, NULL);
-    if (!M->eng)
-        return;
-    engine *e = M->eng;
-    M->eng = NULL;
-    engine_close(e, models_closed, M);
-}
-
-static void print_price(double usd_per_mtok) {
-    if (usd_per_mtok < 0)
-        printf("%10s", "?");
-    else
-        printf("%10.2f", usd_per_mtok);
-}
-
-static void on_models_listed(void *ud, const provider_model *models, size_t n, const char *err) {
-    models_run *M = ud;
-    if (err) {
-        fprintf(stderr, "ami: %s\n", err);
-        M->exit_code = CLI_EPROVIDER;
-    } else if (M->json) {
-        cJSON *a = cJSON_CreateArray();
-        for (size_t i = 0; i < n; i++) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", models[i].id);
-            if (models[i].name)
-                cJSON_AddStringToObject(o, "name", models[i].name);
-            if (models[i].context_length > 0)
-                cJSON_AddNumberToObject(o, "context_length", (double)models[i].context_length);
-            else
-                cJSON_AddNullToObject(o, "context_length");
-            if (models[i].prompt_usd_per_mtok >= 0)
-                cJSON_AddNumberToObject(o, "prompt_usd_per_mtok", models[i].prompt_usd_per_mtok);
-            else
-                cJSON_AddNullToObject(o, "prompt_usd_per_mtok");
-            if (models[i].completion_usd_per_mtok >= 0)
-                cJSON_AddNumberToObject(o, "completion_usd_per_mtok",
-                                        models[i].completion_usd_per_mtok);
-            else
-                cJSON_AddNullToObject(o, "completion_usd_per_mtok");
-            cJSON_AddItemToArray(a, o);
-        }
-        print_json(a);
-        M->exit_code = CLI_OK;
-    } else {
-        printf("%-50s %9s %10s %10s\n", "model", "context", "$/M in", "$/M out");
-        for (size_t i = 0; i < n; i++) {
-            printf("%-50s ", models[i].id);
-            if (models[i].context_length > 0)
-                printf("%9ld ", models[i].context_length);
-            else
-                printf("%9s ", "?");
-            print_price(models[i].prompt_usd_per_mtok);
-            printf(" ");
-            print_price(models[i].completion_usd_per_mtok);
-            printf("\n");
-        }
-        M->exit_code = CLI_OK;
-    }
-    /* This runs inside the HTTP transfer's completion callback (or the thread pool's): closing
-     * the engine here would free the HTTP client under libcurl's feet.  A zero timer closes it
-     * on the loop's next turn, once the callback has returned. */
-    uv_timer_start(&M->close_timer, models_close, 0, 0);
-}
-
-int cli_models(int argc, char **argv) {
-    opts o;
-    memset(&o, 0, sizeof o);
-    int refresh = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--refresh") == 0) {
-            refresh = 1;
-            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i - 1) * sizeof *argv);
-            argc--;
-            i--;
-        }
-    }
-    int rc = parse_opts(argc, argv, &o, 0, 0);
-    if (rc || o.help || o.question.len) {
-        FILE *out = o.help && !rc ? stdout : stderr;
-        fprintf(out, "usage: ami models [--provider P] [--base-url URL] [--refresh] [--json]\n"
-                     "Lists the provider's models with their context length and prices (USD per\n"
-                     "million tokens).  The list is cached for a day; --refresh asks again.\n");
-        buf_free(&o.question);
-        return o.help && !rc ? CLI_OK : CLI_EUSAGE;
-    }
-    ami_config cfg;
-    rc = load_config(&o, &cfg);
-    if (rc)
-        return rc;
-    if (http_global_init() != 0) {
-        config_free(&cfg);
-        return 1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    models_run M;
-    memset(&M, 0, sizeof M);
-    M.json = o.json;
-    M.exit_code = CLI_EPROVIDER;
-    char *provider = strdup(cfg.provider);
-    static const engine_sink sink = {{sink_begin, sink_text, sink_end}, models_sink_event};
-    uv_loop_t *loop = uv_default_loop();
-    M.eng = engine_new(loop, "cli", &cfg, &sink, &M);
-    if (!M.eng || !provider) {
-        free(provider);
-        config_free(&cfg);
-        return 1;
-    }
-    uv_timer_init(loop, &M.close_timer);
-    M.close_timer.data = &M;
-    char err[512];
-    engine_provider prov;
-    if (engine_provider_resolve(M.eng, provider, &prov, err, sizeof err) != 0) {
-        fprintf(stderr, "ami: %s\n", err);
-        M.exit_code = CLI_EUSAGE;
-        uv_close((uv_handle_t *)&M.close_timer, NULL); /* not inside a callback: close now */
-        engine *e = M.eng;
-        M.eng = NULL;
-        engine_close(e, models_closed, &M);
-    } else {
-        engine_provider_clear(&prov);
-        engine_models(M.eng, provider, refresh, on_models_listed, &M);
-    }
-    uv_run(loop, UV_RUN_DEFAULT);
-    uv_loop_close(loop);
-    free(provider);
-    http_global_cleanup();
-    return M.exit_code;
 }

@@ -30,6 +30,8 @@ typedef enum {
     F_POINTS, /* carbon.points: array of [tokens, grams] pairs */
     F_PROVIDERS,
     F_PRICES,
+    F_QUESTIONS, /* an object of name -> non-empty string (questions) */
+    F_KEYS,      /* a key: a string, a list of strings, or false (Lua's mappings) */
 } field_type;
 
 typedef struct field {
@@ -92,6 +94,19 @@ static const field notes_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* The thread's keys, read by lua/ami/input.lua (`:help ami-thread-keys`). */
+static const field keys_fields[] = {
+    {"open", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"send", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"send_insert", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"close", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"close_insert", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"history_prev", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"history_next", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"stop", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
 /* Read by lua/ami/quote.lua. */
 static const field quote_fields[] = {
     {"format", F_STR, NO_STORE, 0, 0, NULL, NULL,
@@ -149,8 +164,28 @@ static const field top_fields[] = {
     {"sidebar", F_OBJ, NO_STORE, 0, 0, NULL, sidebar_fields, "an object"},
     {"quote", F_OBJ, NO_STORE, 0, 0, NULL, quote_fields, "an object"},
     {"notes", F_OBJ, NO_STORE, 0, 0, NULL, notes_fields, "an object"},
+    {"questions", F_QUESTIONS, 0, 0, 0, NULL, NULL,
+     "an object of preset names and their questions"},
+    {"keys", F_OBJ, NO_STORE, 0, 0, NULL, keys_fields, "an object"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
+
+/* The question presets (`:Critique clarity`, `ami critique FILE --preset clarity`): questions
+ * a friend would ask, never instructions to rewrite; the expert-friend stance stays in the
+ * system prompt whatever a preset says.  lua/ami/config.lua holds the same. */
+static const char *const default_questions[][2] = {
+    {"clarity", "Is this passage clear and explicit? What could a reader misunderstand? Point at "
+                "the specific words."},
+    {"reader", "How would a reader who does not know the subject read this passage? Where would "
+               "they get lost, and what would they need to know first?"},
+    {"concision", "What in this passage adds nothing or says the same thing twice? Point at the "
+                  "words or sentences, and say why."},
+    {"argument", "Does the reasoning of this passage hold? Where is a step missing, a claim "
+                 "unsupported, or a conclusion stronger than what leads to it?"},
+    {"tone", "What tone does this passage take, and does it suit its reader and its purpose? "
+             "Point at the words that set it."},
+};
+#define N_DEFAULT_QUESTIONS (sizeof default_questions / sizeof default_questions[0])
 
 /* Published per-request figures for a Claude Sonnet-class model: about 0.4 g for 100 tokens
  * in and 100 out, 1 g for 1k/1k, 2 g for 10k/10k (see doc/ami.txt, ami-carbon). */
@@ -336,6 +371,74 @@ static int apply_map(const field *f, const cJSON *v, const char *path, ami_confi
     return 0;
 }
 
+static int set_question(ami_config *c, const char *name, const char *text) {
+    for (size_t i = 0; i < c->n_questions; i++)
+        if (strcmp(c->questions[i].name, name) == 0) {
+            char *t = strdup(text);
+            if (!t)
+                return -1;
+            free(c->questions[i].text);
+            c->questions[i].text = t;
+            return 0;
+        }
+    config_question *q = realloc(c->questions, (c->n_questions + 1) * sizeof *q);
+    if (!q)
+        return -1;
+    c->questions = q;
+    q[c->n_questions].name = strdup(name);
+    q[c->n_questions].text = strdup(text);
+    if (!q[c->n_questions].name || !q[c->n_questions].text) {
+        free(q[c->n_questions].name);
+        free(q[c->n_questions].text);
+        return -1;
+    }
+    c->n_questions++;
+    return 0;
+}
+
+static int apply_questions(const cJSON *v, const char *path, ami_config *c, char *err,
+                           size_t errlen) {
+    if (!is_object_like(v)) {
+        snprintf(err, errlen,
+                 "config: %s must be an object of preset names and their questions, "
+                 "not %s",
+                 path, type_name(v));
+        return -1;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v) {
+        char sub[256];
+        join_path(sub, sizeof sub, path, e->string ? e->string : "?");
+        if (!e->string || !*e->string || strchr(e->string, ' ')) {
+            snprintf(err, errlen, "config: %s: a preset's name is one word", sub);
+            return -1;
+        }
+        if (!cJSON_IsString(e) || !*e->valuestring) {
+            snprintf(err, errlen, "config: %s must be a question (a string), not %s", sub,
+                     type_name(e));
+            return -1;
+        }
+        if (set_question(c, e->string, e->valuestring) != 0) {
+            snprintf(err, errlen, "config: out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int valid_keys(const cJSON *v) {
+    if (cJSON_IsFalse(v) || (cJSON_IsString(v) && *v->valuestring))
+        return 1;
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0)
+        return 0;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, v) {
+        if (!cJSON_IsString(k) || !*k->valuestring)
+            return 0;
+    }
+    return 1;
+}
+
 /* Stores a value at a field's offset (memcpy: the offset's type is the field's own). */
 static void store(char *slot, const void *value, size_t size) {
     if (slot)
@@ -415,6 +518,12 @@ static int apply_field(const field *f, void *base, const cJSON *v, const char *p
     case F_PROVIDERS:
     case F_PRICES:
         return apply_map(f, v, path, c, err, errlen);
+    case F_QUESTIONS:
+        return apply_questions(v, path, c, err, errlen);
+    case F_KEYS:
+        if (valid_keys(v))
+            return 0;
+        break;
     }
     snprintf(err, errlen, "config: %s must be %s, not %s", path, f->help, type_name(v));
     return -1;
@@ -480,11 +589,21 @@ int config_init(ami_config *c) {
         memcpy(c->carbon_points, default_carbon, sizeof default_carbon);
         c->n_carbon_points = n;
     }
-    if (!c->provider || !c->model || !c->language || !c->carbon_points) {
+    int ok = c->provider && c->model && c->language && c->carbon_points;
+    for (size_t i = 0; ok && i < N_DEFAULT_QUESTIONS; i++)
+        ok = set_question(c, default_questions[i][0], default_questions[i][1]) == 0;
+    if (!ok) {
         config_free(c);
         return -1;
     }
     return 0;
+}
+
+const char *config_question_text(const ami_config *c, const char *name) {
+    for (size_t i = 0; name && i < c->n_questions; i++)
+        if (strcmp(c->questions[i].name, name) == 0)
+            return c->questions[i].text;
+    return NULL;
 }
 
 void config_free(ami_config *c) {
@@ -511,6 +630,11 @@ void config_free(ami_config *c) {
     for (size_t i = 0; i < c->n_prices; i++)
         free(c->prices[i].model);
     free(c->prices);
+    for (size_t i = 0; i < c->n_questions; i++) {
+        free(c->questions[i].name);
+        free(c->questions[i].text);
+    }
+    free(c->questions);
     free(c->ledger_path);
     free(c->carbon_points);
     free(c->file);
@@ -640,6 +764,25 @@ char *config_defaults_json(void) {
     cJSON_AddBoolToObject(s, "wrap", 1);
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
+    cJSON *qs = cJSON_AddObjectToObject(o, "questions");
+    for (size_t i = 0; i < c.n_questions; i++)
+        cJSON_AddStringToObject(qs, c.questions[i].name, c.questions[i].text);
+    cJSON *ks = cJSON_AddObjectToObject(o, "keys");
+    /* The defaults of lua/ami/config.lua's keys (each a list of keys). */
+    static const char *const key_defaults[][4] = {{"open", "i", "a", "<CR>"},
+                                                  {"send", "<CR>", NULL, NULL},
+                                                  {"send_insert", "<C-s>", NULL, NULL},
+                                                  {"close", "q", NULL, NULL},
+                                                  {"close_insert", "<Esc><Esc>", NULL, NULL},
+                                                  {"history_prev", "<Up>", "<C-p>", NULL},
+                                                  {"history_next", "<Down>", "<C-n>", NULL},
+                                                  {"stop", "<C-c>", NULL, NULL}};
+    for (size_t i = 0; i < sizeof key_defaults / sizeof key_defaults[0]; i++) {
+        cJSON *list = cJSON_AddArrayToObject(ks, key_defaults[i][0]);
+        for (int k = 1; k < 4; k++)
+            if (key_defaults[i][k])
+                cJSON_AddItemToArray(list, cJSON_CreateString(key_defaults[i][k]));
+    }
     cJSON *nt = cJSON_AddObjectToObject(o, "notes");
     cJSON_AddBoolToObject(nt, "enabled", c.notes_enabled);
     cJSON_AddStringToObject(nt, "severity", "hint");

@@ -309,6 +309,8 @@ static prompt_kind kind_of(const msgpack_object *v) {
         return PROMPT_CRITIQUE;
     if (rpc_obj_streq(v, "explain"))
         return PROMPT_EXPLAIN;
+    if (rpc_obj_streq(v, "explore"))
+        return PROMPT_EXPLORE;
     return PROMPT_ASK;
 }
 
@@ -867,6 +869,8 @@ static const rpc_method host_methods[] = {
     {"models", m_models},
     {"document_usage", m_document_usage},
     {"usage_report", m_usage_report},
+    {"thread_history", host_m_thread_history},
+    {"models_used", host_m_models_used},
     {"notes_load", host_m_notes_load},
     {"notes_state", host_m_notes_state},
     {"notes_dismiss_all", host_m_notes_dismiss_all},

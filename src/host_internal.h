@@ -53,6 +53,10 @@ uint32_t host_reply_token(rpc_channel *ch, const rpc_message *msg, uint32_t toke
 void host_m_notes_load(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_notes_state(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_notes_dismiss_all(rpc_channel *ch, const rpc_message *msg, void *ud);
+/* What the ledger remembers (src/host_history.c). */
+void host_m_thread_history(rpc_channel *ch, const rpc_message *msg, void *ud);
+void host_m_models_used(rpc_channel *ch, const rpc_message *msg, void *ud);
+
 /// Packs a REQUEST_EV_NOTE event for Lua.
 void host_note_event(host *h, request *r, const request_note *n);
 

@@ -17,8 +17,10 @@ typedef struct command {
 static const command commands[] = {
     {"ask", cli_ask, "ask [OPTIONS] [QUESTION...]            ask; stdin goes along as context"},
     {"critique", cli_critique,
-     "critique FILE [--lines A-B] [QUESTION...]   an expert friend's opinion on a passage"},
+     "critique FILE [--lines A-B] [--notes] [Q]  an expert friend's opinion on a passage"},
     {"explain", cli_explain, "explain NAME [--file FILE]            where a name comes from"},
+    {"explore", cli_explore,
+     "explore [--file FILE [--lines A-B]] [Q]  an idea: does it make sense, what does it evoke"},
     {"usage", usage_main, "usage [--month YYYY-MM] [--json]      what ami cost, from the ledger"},
     {"models", cli_models, "models [--provider P] [--refresh]     the provider's models"},
     {"config", cli_config, "config --check|--defaults|--path      check or show the settings"},

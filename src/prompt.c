@@ -36,6 +36,23 @@ static const char explain_rules[] =
     "you know from what you suppose, and say plainly when you are not sure rather than "
     "inventing an origin. Keep it short: the aim is to help the writer remember the name.";
 
+static const char explore_rules[] =
+    "When the writer shares an idea to explore, answer as a well-read friend would: say first "
+    "whether it makes sense to you and why, or where it does not; then what it evokes: related "
+    "concepts, authors, works, movements or debates, each on one line with why it is related. "
+    "Name only authors and works you are sure exist, with the title as it was published; never "
+    "invent a title, a quotation, a date or a reference, and say plainly when you are unsure or "
+    "only recall something vaguely. A few solid leads are worth more than many vague ones. Do "
+    "not write the writer's text for them.";
+
+static const char default_explore_question[] =
+    "Does this idea make sense to you? What does it evoke: which concepts, authors or works "
+    "does it bring to mind, and why?";
+
+const char *prompt_default_explore_question(void) {
+    return default_explore_question;
+}
+
 static const char default_question[] =
     "Is this passage clear and explicit? What could a reader misunderstand, and how could its "
     "wording improve? Point at the specific words.";
@@ -407,6 +424,13 @@ static int render_turn(build *bd, const prompt_turn *t, long nlines, char *err, 
             append_dismissed(b, bd->opt->dismissed, bd->opt->n_dismissed);
         return 0;
     }
+    case PROMPT_EXPLORE:
+        buf_append_str(b, "Here is an idea I am exploring, in my own words:\n\n<idea>\n");
+        bd->shortened |= append_document(b, t->document, t->document_len, 0, 0, bd->budget);
+        trim_newline_end(b);
+        buf_printf(b, "\n</idea>\n\nMy question: %s",
+                   t->question && *t->question ? t->question : default_explore_question);
+        return 0;
     case PROMPT_EXPLAIN:
         buf_printf(b, "What does the name \"%s\" refer to, and where does it come from?", t->name);
         if (t->document && t->document_len) {
@@ -475,6 +499,14 @@ static int check_turn(const prompt_turn *t, long *nlines, char *err, size_t errl
                 snprintf(range, sizeof range, "lines %ld-%ld", t->line_start, t->line_end);
             snprintf(err, errlen, "the passage (%s) is past the end of the document (%ld line%s)",
                      range, *nlines, *nlines == 1 ? "" : "s");
+            return -1;
+        }
+        return 0;
+    case PROMPT_EXPLORE:
+        if (!t->document || blank(t->document, t->document_len)) {
+            snprintf(err, errlen,
+                     "there is no idea to explore: select it, or put the cursor in "
+                     "its paragraph");
             return -1;
         }
         return 0;
@@ -548,11 +580,15 @@ int prompt_build(const prompt_turn *turns, size_t n, const prompt_options *opt, 
         buf_append_str(&sys, opt->system);
     } else {
         buf_append_str(&sys, persona);
-        int any_explain = 0;
-        for (size_t i = 0; i < n; i++)
+        int any_explain = 0, any_explore = 0;
+        for (size_t i = 0; i < n; i++) {
             any_explain |= turns[i].kind == PROMPT_EXPLAIN;
+            any_explore |= turns[i].kind == PROMPT_EXPLORE;
+        }
         if (any_explain)
             buf_printf(&sys, "\n\n%s", explain_rules);
+        if (any_explore)
+            buf_printf(&sys, "\n\n%s", explore_rules);
         if (opt->notes && turns[n - 1].kind == PROMPT_CRITIQUE)
             buf_printf(&sys, "\n\n%s", notes_prompt_rules());
         if (lang)

@@ -254,11 +254,11 @@ static char *turn_json(const request *r) {
     if (!r->n_turns)
         return NULL;
     const prompt_turn *t = &r->turns[r->n_turns - 1];
-    static const char *const kinds[] = {"ask", "critique", "explain"};
+    static const char *const kinds[] = {"ask", "critique", "explain", "explore"};
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
-    cJSON_AddStringToObject(o, "kind", (unsigned)t->kind < 3 ? kinds[t->kind] : "ask");
+    cJSON_AddStringToObject(o, "kind", (unsigned)t->kind < 4 ? kinds[t->kind] : "ask");
     if (t->question)
         cJSON_AddStringToObject(o, "question", t->question);
     if (t->name)

@@ -20,6 +20,9 @@ int cli_config(int argc, char **argv);
 int cli_ask(int argc, char **argv);
 /// `ami critique FILE [--lines A-B] [OPTIONS] [QUESTION...]`
 int cli_critique(int argc, char **argv);
+/// `ami explore [--file FILE [--lines A-B]] [OPTIONS] [QUESTION...]`: an idea (standard
+/// input, or lines of FILE) and what it evokes.
+int cli_explore(int argc, char **argv);
 /// `ami explain NAME [--file FILE] [OPTIONS]`
 int cli_explain(int argc, char **argv);
 /// `ami models [--provider P] [--refresh] [--json]`

@@ -34,6 +34,12 @@ typedef struct config_price {
     double completion; /* USD per million completion tokens */
 } config_price;
 
+/* A question preset (questions.NAME). */
+typedef struct config_question {
+    char *name;
+    char *text;
+} config_question;
+
 typedef struct ami_config {
     char *provider;
     char *model;
@@ -59,6 +65,10 @@ typedef struct ami_config {
     int ledger_store_text;
 
     int notes_enabled; /* critiques are cut into notes anchored on the words */
+
+    config_question *questions; /* the defaults (clarity, reader, concision, argument, tone)
+                                   and the user's */
+    size_t n_questions;
 
     int carbon_enabled;
     double (*carbon_points)[2]; /* (total tokens, grams CO2e) pairs, ascending */
@@ -96,6 +106,9 @@ const config_provider *config_find_provider(const ami_config *c, const char *nam
 
 /// Price per million tokens for model from the `prices` table; 0 when found, -1 otherwise.
 int config_find_price(const ami_config *c, const char *model, double *prompt, double *completion);
+
+/// The question of preset name, or NULL when there is none.  Owned by c.
+const char *config_question_text(const ami_config *c, const char *name);
 
 /// Path of the ledger: ledger.path, or $XDG_STATE_HOME/ami/ledger.sqlite3, or
 /// ~/.local/state/ami/ledger.sqlite3.  malloc'd; caller frees.

@@ -17,18 +17,19 @@
 
 #include <stddef.h>
 
-typedef enum { PROMPT_ASK = 0, PROMPT_CRITIQUE, PROMPT_EXPLAIN } prompt_kind;
+typedef enum { PROMPT_ASK = 0, PROMPT_CRITIQUE, PROMPT_EXPLAIN, PROMPT_EXPLORE } prompt_kind;
 
 /* One question of a thread.  All strings are borrowed; NULL when absent. */
 typedef struct prompt_turn {
     prompt_kind kind;
     const char *document; /* critique: the whole document; explain: the surrounding paragraph;
-                             ask: optional context (e.g. the CLI's standard input) */
+                             explore: the idea (a selection or a paragraph); ask: optional
+                             context (e.g. the CLI's standard input) */
     size_t document_len;
     const char *path; /* how to name the document ("notes/llm.md"), or NULL */
     long line_start;  /* critique: the passage, 1-based inclusive */
     long line_end;
-    const char *question; /* critique (NULL: the default question), ask */
+    const char *question; /* critique, explore (NULL: the default question), ask */
     const char *name;     /* explain: the name to explain */
     const char *answer;   /* the answer this turn got (earlier turns only; may be partial) */
     /* ask: a reply about one margin note (:AmiReply): its words, its comment, its kind */
@@ -77,6 +78,8 @@ const char *prompt_detect_language(const char *text, size_t len);
 
 /// The default critique question.
 const char *prompt_default_question(void);
+/// The default question of an exploration.
+const char *prompt_default_explore_question(void);
 
 /// Lines in text (a last line without newline counts; "" has 0 lines).
 long prompt_count_lines(const char *text, size_t len);

@@ -73,15 +73,87 @@ function M.critique(o)
     return err('the buffer is empty: there is nothing to critique')
   end
   local t = thread_mod().get(buf, true)
-  local question = vim.trim(o.args or '')
+  local question, preset = M.preset_question(o.args)
   return require('ami.thread').ask(t, {
     kind = 'critique',
     document = document,
     path = t.name,
     line_start = first,
     line_end = last,
+    question = question,
+    preset = preset,
+  })
+end
+
+--- The question of ":Critique ARGS": a preset's question when ARGS starts with a preset
+--- name (the rest, if any, follows it), else ARGS itself; nil for the default question.
+--- Returns the question and the preset's name.
+function M.preset_question(args)
+  local text = vim.trim(args or '')
+  if text == '' then
+    return nil
+  end
+  local word, rest = text:match('^(%S+)%s*(.*)$')
+  local q = require('ami.config').get().questions[word]
+  if type(q) == 'string' then
+    return rest ~= '' and (q .. ' ' .. rest) or q, word
+  end
+  return text
+end
+
+--- Completion for :Critique: the preset names.
+function M.complete_critique(arglead, cmdline)
+  local before = cmdline:gsub('^%S*Critique!?%s*', '')
+  if before:find('%s') then
+    return {} -- only the first word is a preset
+  end
+  local res = {}
+  for name in pairs(require('ami.config').get().questions) do
+    if name:find(arglead, 1, true) == 1 then
+      table.insert(res, name)
+    end
+  end
+  table.sort(res)
+  return res
+end
+
+-- The lines of o's range, or the paragraph under the cursor.
+local function passage(o, buf)
+  if o.range > 0 then
+    local count = api.nvim_buf_line_count(buf)
+    local last = math.min(o.line2, count)
+    return math.max(1, math.min(o.line1, last)), last
+  end
+  local s, e = paragraph(buf, api.nvim_win_get_cursor(0)[1])
+  return s, e
+end
+
+--- :[range]AmiExplore [question]
+function M.explore(o)
+  local buf = document_buffer()
+  local first, last = passage(o, buf)
+  local lines = api.nvim_buf_get_lines(buf, first - 1, last, false)
+  local idea = table.concat(lines, '\n')
+  if vim.trim(idea) == '' then
+    return err('AmiExplore: select the idea, or put the cursor in its paragraph')
+  end
+  local t = thread_mod().get(buf, true)
+  local question = vim.trim(o.args or '')
+  return require('ami.thread').ask(t, {
+    kind = 'explore',
+    document = idea .. '\n',
+    path = t.name,
+    line_start = first,
+    line_end = last,
     question = question ~= '' and question or nil,
   })
+end
+
+--- :AmiThread: the document's thread in the sidebar (yesterday's too), without the focus.
+function M.thread()
+  local buf = document_buffer()
+  local t = thread_mod().get(buf, true)
+  require('ami.sidebar').show(t.buf)
 end
 
 -- The name to explain when none is given: the visual selection, else the word under the
@@ -128,15 +200,18 @@ function M.explain(o)
   })
 end
 
---- :AmiAsk {question}
+--- :AmiAsk [question]: without a question, the input area opens (the writer asked for it).
 function M.ask(o)
   local question = vim.trim(o.args or '')
-  if question == '' then
-    return err('AmiAsk needs a question')
-  end
   local buf = document_buffer()
   local tm = thread_mod()
   local t = tm.get(buf, true)
+  if question == '' then
+    return require('ami.input').open(t)
+  end
+  if #tm.running_ids(t) > 0 then
+    return tm.follow_up(t, question) -- queued after the running answer
+  end
   local turn = { kind = 'ask', question = question, followup = #t.turns > 0 }
   if #t.turns == 0 then
     -- No thread yet: the question is about this document, which goes along as context.
@@ -162,23 +237,13 @@ function M.stop()
   end
 end
 
---- :AmiModel [id]
+--- :AmiModel [id]: without an id, the picker (vim.ui.select) with prices.
 function M.model(o)
-  local cfg = require('ami.config')
   local id = vim.trim(o.args or '')
   if id == '' then
-    local c = cfg.get()
-    return notify(('ami: provider %s, model %s'):format(c.provider, c.model))
+    return require('ami.picker').open()
   end
-  cfg.set('model', id)
-  local host = require('ami.host')
-  if host.running() then
-    local ok, e = host.reconfigure()
-    if not ok then
-      return err(e)
-    end
-  end
-  notify('ami: model ' .. id)
+  require('ami.picker').choose(id)
 end
 
 --- Completion for :AmiModel: the provider's model list (cached by the engine).

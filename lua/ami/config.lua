@@ -27,6 +27,26 @@ local defaults = {
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
   quote = { format = 'markdown' },
   notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
+  -- Question presets (:Critique clarity): questions a friend would ask, never instructions to
+  -- rewrite; the same as the engine's (src/config.c).
+  questions = {
+    clarity = 'Is this passage clear and explicit? What could a reader misunderstand? Point at the specific words.',
+    reader = 'How would a reader who does not know the subject read this passage? Where would they get lost, and what would they need to know first?',
+    concision = 'What in this passage adds nothing or says the same thing twice? Point at the words or sentences, and say why.',
+    argument = 'Does the reasoning of this passage hold? Where is a step missing, a claim unsupported, or a conclusion stronger than what leads to it?',
+    tone = 'What tone does this passage take, and does it suit its reader and its purpose? Point at the words that set it.',
+  },
+  -- The thread's keys (:help ami-thread-keys): a key, a list of keys, or false.
+  keys = {
+    open = { 'i', 'a', '<CR>' },
+    send = { '<CR>' },
+    send_insert = { '<C-s>' },
+    close = { 'q' },
+    close_insert = { '<Esc><Esc>' },
+    history_prev = { '<Up>', '<C-p>' },
+    history_next = { '<Down>', '<C-n>' },
+    stop = { '<C-c>' },
+  },
 }
 
 -- Schema nodes: t = string | string? | integer | number | number? | boolean | enum | object
@@ -92,6 +112,12 @@ S.root = {
     } },
     quote = { t = 'object', help = 'an object', fields = {
       format = { t = 'string', help = '"markdown", "plain", or a template using {text}, {model} and {date}' },
+    } },
+    questions = { t = 'questions', help = 'an object of preset names and their questions' },
+    keys = { t = 'object', help = 'an object', fields = {
+      open = { t = 'keys' }, send = { t = 'keys' }, send_insert = { t = 'keys' }, close = { t = 'keys' },
+      close_insert = { t = 'keys' }, history_prev = { t = 'keys' }, history_next = { t = 'keys' },
+      stop = { t = 'keys' },
     } },
     notes = { t = 'object', help = 'an object', fields = {
       enabled = { t = 'boolean', help = 'true or false' },
@@ -231,6 +257,30 @@ check = function(node, v, path)
         return sub .. ' needs both prompt and completion prices'
       end
     end
+  elseif t == 'questions' then
+    if type(v) ~= 'table' or (islist(v) and #v > 0) then
+      return ('%s must be %s, not %s'):format(path, node.help, kind(v))
+    end
+    for name, q in pairs(v) do
+      local sub = join(path, tostring(name))
+      if type(name) ~= 'string' or name == '' or name:find(' ') then
+        return sub .. ": a preset's name is one word"
+      end
+      if type(q) ~= 'string' or q == '' then
+        return ('%s must be a question (a string), not %s'):format(sub, kind(q))
+      end
+    end
+  elseif t == 'keys' then
+    local ok = v == false or (type(v) == 'string' and v ~= '')
+    if type(v) == 'table' and #v > 0 and islist(v) then
+      ok = true
+      for _, k in ipairs(v) do
+        ok = ok and type(k) == 'string' and k ~= ''
+      end
+    end
+    if not ok then
+      return ('%s must be a key, a list of keys, or false, not %s'):format(path, kind(v))
+    end
   elseif t == 'points' then
     if type(v) ~= 'table' or #v == 0 then
       return path .. ' must be a non-empty list of [total tokens, grams] pairs'
@@ -283,8 +333,26 @@ local function merge(base, over)
   return r
 end
 
-local current = copy(defaults)
+local current
 local user = {}
+
+-- The model chosen with :AmiModel (ami.state) wins while setup()'s model is still the one it
+-- was chosen against, and the provider is the same.
+local function remembered()
+  local st = require('ami.state').read()
+  if type(st.model) ~= 'string' or st.model == '' then
+    return
+  end
+  local configured = user.model or defaults.model
+  if (st.setup_model == nil or st.setup_model == configured)
+    and (st.provider == nil or st.provider == current.provider) then
+    current.model = st.model
+    user.model = st.model
+  end
+end
+
+current = copy(defaults)
+remembered()
 
 --- Validates and applies opts over the defaults.  Returns true, or false and the error.
 function M.setup(opts)
@@ -294,7 +362,14 @@ function M.setup(opts)
   end
   user = copy(opts or {})
   current = merge(defaults, user)
+  M.setup_model = user.model or defaults.model
+  remembered()
   return true
+end
+
+--- The model setup() (or the defaults) named, before any :AmiModel choice.
+function M.configured_model()
+  return M.setup_model or defaults.model
 end
 
 --- The options in effect (defaults merged with setup()'s).

@@ -2,8 +2,9 @@
 -- memory and on disk for a day); the first completion may wait briefly for it.
 local M = {}
 
-local lists = {} -- provider -> { ids }
+local lists = {} -- provider -> { ids, models } or { error, ids = {} }
 local pending = {} -- token -> provider
+local waiters = {} -- token -> { fn(list) }
 
 local function on_models(ev)
   local provider = pending[ev.token]
@@ -13,14 +14,18 @@ local function on_models(ev)
   pending[ev.token] = nil
   if ev.error then
     lists[provider] = { error = ev.error, ids = {} }
-    return
+  else
+    local ids = {}
+    for _, m in ipairs(ev.models) do
+      table.insert(ids, m.id)
+    end
+    table.sort(ids)
+    lists[provider] = { ids = ids, models = ev.models }
   end
-  local ids = {}
-  for _, m in ipairs(ev.models) do
-    table.insert(ids, m.id)
+  for _, fn in ipairs(waiters[ev.token] or {}) do
+    fn(lists[provider])
   end
-  table.sort(ids)
-  lists[provider] = { ids = ids, models = ev.models }
+  waiters[ev.token] = nil
 end
 
 local registered = false
@@ -40,6 +45,23 @@ function M.fetch(provider, refresh)
   end
   pending[res.token] = provider
   return res.token
+end
+
+--- Calls fn(list) with the provider's list ({ models = {...} } or { error = '…' }) once it is
+--- known: at once when it already is, else when the engine's event arrives.  Never waits.
+function M.fetch_then(provider, fn)
+  local l = lists[provider]
+  if l and not l.error then
+    fn(l)
+    return
+  end
+  local token, err = M.fetch(provider)
+  if not token then
+    fn({ error = tostring(err):gsub('^ami: ', ''), ids = {} })
+    return
+  end
+  waiters[token] = waiters[token] or {}
+  table.insert(waiters[token], fn)
 end
 
 --- Model ids of the configured provider.  Waits up to 2 s the first time.

@@ -14,6 +14,7 @@ local answers = {} -- request id -> answer
 local running = 0
 
 M.default_question = 'Is this passage clear and explicit? How could its wording improve?'
+M.default_explore_question = 'Does this idea make sense to you? What does it evoke?'
 
 local function now_hm()
   return os.date('%H:%M')
@@ -39,12 +40,118 @@ function M.get(buf, create)
   end
   local name, path = doc_name(buf)
   local sb = sidebar.buffer(path or ('[No Name]/' .. buf))
-  t = { doc = buf, name = name, path = path, buf = sb, turns = {}, id = tostring(buf) .. '-' .. os.time() }
+  t = { doc = buf, name = name, path = path, buf = sb, turns = {}, queue = {},
+    id = tostring(buf) .. '-' .. os.time() }
   threads[buf] = t
   by_sidebar[sb] = t
   sidebar.append_lines(sb, { '# ami · ' .. name, '' })
   require('ami.cost').watch(buf, path)
+  require('ami.input').attach(t)
+  if path then
+    M.restore(t)
+  end
   return t
+end
+
+-- ---- coming back tomorrow: the ledger's earlier turns -------------------------------------
+
+local restoring = {} -- token -> thread
+
+-- The turn as the ledger kept it (its `turn` JSON), or a minimal one.
+local function decode_turn(row)
+  local ok, v = pcall(vim.fn.json_decode, row.turn or '')
+  if not ok or type(v) ~= 'table' then
+    v = {}
+  end
+  local kind = v.kind or (row.command == 'followup' and 'ask') or row.command
+  return {
+    kind = kind,
+    question = v.question,
+    name = v.name,
+    path = v.path,
+    line_start = v.line_start,
+    line_end = v.line_end,
+    note = v.note_quote and { quote = v.note_quote, kind = v.note_kind } or nil,
+    followup = row.command == 'followup',
+  }
+end
+
+--- Asks the ledger for the document's earlier thread; its turns are shown (and carried by
+--- follow-ups) before any new question of this session is sent.
+function M.restore(t)
+  local host = require('ami.host')
+  local res = host.request('thread_history', t.path)
+  if not res then
+    return
+  end
+  t.restoring = true
+  restoring[res.token] = t
+end
+
+local function on_history(ev)
+  local t = restoring[ev.token]
+  if not t then
+    return
+  end
+  restoring[ev.token] = nil
+  t.restoring = false
+  local turns = ev.turns or {}
+  if ev.thread and #turns > 0 then
+    t.id = ev.thread
+    local kept = 0
+    local earlier = {}
+    for _, row in ipairs(turns) do
+      local turn = decode_turn(row)
+      local answer = row.answer
+      if answer then
+        kept = kept + 1
+      end
+      turn.restored = true
+      turn.answer_text = function()
+        return answer or ''
+      end
+      if turn.kind == 'critique' or turn.kind == 'explore' or (turn.kind == 'ask' and not turn.followup) then
+        -- The document as it was is not kept: today's goes along in its place, and the lines
+        -- asked about are kept within it.
+        turn.document = M.buffer_text(t.doc)
+        local n = turn.document and select(2, turn.document:gsub('\n', '')) or 0
+        if turn.kind ~= 'ask' and (n == 0 or not turn.line_start) then
+          turn.kind = 'ask'
+          turn.question = turn.question or 'An earlier question about this document.'
+        elseif turn.line_start then
+          turn.line_end = math.min(turn.line_end or turn.line_start, n)
+          turn.line_start = math.min(turn.line_start, turn.line_end)
+        end
+      end
+      table.insert(earlier, turn)
+      local header = M.header(turn, (row.model or '?'), os.date('%Y-%m-%d %H:%M', row.started))
+      local region = sidebar.open_region(t.buf, header)
+      local body = answer or '*(the text of this answer was not kept: ledger.store_text = false)*'
+      if row.status ~= 'ok' and row.error then
+        body = body .. ('\n\n**⚠ %s: %s**'):format(row.status, row.error)
+      end
+      sidebar.insert(region, body .. '\n\n' .. M.footer(row, { model = row.model }))
+    end
+    -- The earlier turns come first: questions asked meanwhile wait in the queue.
+    for i = #earlier, 1, -1 do
+      table.insert(t.turns, 1, earlier[i])
+    end
+    local when = os.date('%Y-%m-%d', turns[#turns].started)
+    sidebar.append_lines(t.buf, { ('*— the conversation of %s, from the ledger%s —*'):format(when,
+      kept < #turns and ' (some texts were not kept)' or ''), '' })
+  end
+  M.drain(t)
+end
+
+function M.buffer_text(buf)
+  if not api.nvim_buf_is_valid(buf) then
+    return nil
+  end
+  local lines = api.nvim_buf_get_lines(buf, 0, -1, false)
+  if #lines == 0 or (#lines == 1 and lines[1] == '') then
+    return nil
+  end
+  return table.concat(lines, '\n') .. '\n'
 end
 
 --- True when buf is a thread (sidebar) buffer.
@@ -52,7 +159,7 @@ function M.is_sidebar(buf)
   return by_sidebar[buf] ~= nil
 end
 
-local function header_for(turn, model)
+local function header_for(turn, model, when)
   local lines = {}
   if turn.kind == 'critique' then
     local range = turn.line_start == turn.line_end and ('line ' .. turn.line_start)
@@ -61,6 +168,11 @@ local function header_for(turn, model)
     table.insert(lines, '> ' .. (turn.question or M.default_question):gsub('\n', ' '))
   elseif turn.kind == 'explain' then
     table.insert(lines, ('## Explain · “%s”'):format(turn.name))
+  elseif turn.kind == 'explore' then
+    local range = turn.line_start and (turn.line_start == turn.line_end and ('line ' .. turn.line_start)
+      or ('lines %d–%d'):format(turn.line_start, turn.line_end)) or 'an idea'
+    table.insert(lines, ('## Explore · %s, %s'):format(turn.path or '[No Name]', range))
+    table.insert(lines, '> ' .. (turn.question or M.default_explore_question):gsub('\n', ' '))
   elseif turn.note then
     local q = turn.note.quote:gsub('%s*\n%s*', ' ')
     if #q > 60 then
@@ -76,9 +188,10 @@ local function header_for(turn, model)
     table.insert(lines, turn.followup and '## Follow-up' or '## Question')
     table.insert(lines, '> ' .. turn.question:gsub('\n', ' '))
   end
-  table.insert(lines, ('*%s · %s*'):format(model, now_hm()))
+  table.insert(lines, ('*%s · %s*'):format(model, when or now_hm()))
   return lines
 end
+M.header = header_for
 
 local function notify(msg, level)
   vim.notify('ami: ' .. msg, level or vim.log.levels.INFO)
@@ -104,6 +217,16 @@ end
 --- question, name, followup }.  Opens the sidebar without taking the focus.
 function M.ask(t, turn, opts)
   opts = opts or {}
+  if t.restoring then
+    -- The earlier conversation is on its way from the ledger: this question goes after it.
+    -- Its document was taken now: its notes are carried through the edits made from now on.
+    if turn.kind == 'critique' and require('ami.config').get().notes.enabled and not turn.notes_token then
+      turn.notes_token = require('ami.notes').begin(t.doc)
+    end
+    table.insert(t.queue, { turn = turn, opts = opts })
+    sidebar.show(t.buf)
+    return { queued = true }
+  end
   local cfg = require('ami.config').get()
   local model = opts.model or cfg.model
   local payload = {}
@@ -132,8 +255,12 @@ function M.ask(t, turn, opts)
     require('ami.notes').flush() -- dismissals before the prompt that lists them
   end
   if want_notes then
-    answer.notes_token = require('ami.notes').begin(t.doc)
+    answer.notes_token = turn.notes_token or require('ami.notes').begin(t.doc)
+    turn.notes_token = nil
     answer.notes = 0
+  elseif turn.notes_token then
+    require('ami.notes').done(t.doc, turn.notes_token)
+    turn.notes_token = nil
   end
   local res, err = require('ami.host').request('start', {
     command = turn.followup and 'followup' or turn.kind,
@@ -205,6 +332,7 @@ end
 -- ---- events from the engine ---------------------------------------------------------------
 
 local function footer(ev, answer)
+  answer = answer or {}
   local cost = require('ami.cost')
   local parts = { answer.model_answered or ev.model_answered or answer.model }
   local est = ev.tokens_estimated and '~' or ''
@@ -225,6 +353,35 @@ local function footer(ev, answer)
       answer.notes - lost == 1 and '' or 's', lost > 0 and (', %d not found'):format(lost) or ''))
   end
   return '*— ' .. table.concat(parts, ' · ') .. '*'
+end
+M.footer = footer
+
+--- A follow-up typed in the thread: asked now, or queued after the running answer.
+function M.follow_up(t, question)
+  local turn = { kind = 'ask', question = question, followup = #t.turns > 0 }
+  if #t.turns == 0 then
+    turn.document = M.buffer_text(t.doc)
+    turn.path = t.name
+  end
+  if #M.running_ids(t) > 0 or t.restoring then
+    table.insert(t.queue, { turn = turn, opts = {} })
+    sidebar.append_lines(t.buf, { ('*(queued: “%s” goes as soon as the answer above ends)*'):format(
+      question:gsub('%s*\n%s*', ' ')), '' })
+    return { queued = true }
+  end
+  return M.ask(t, turn)
+end
+
+--- Sends the next queued question of t once nothing is running nor restoring.
+function M.drain(t)
+  if t.restoring or #M.running_ids(t) > 0 or #t.queue == 0 then
+    return
+  end
+  local q = table.remove(t.queue, 1)
+  if q.turn.kind == 'ask' and q.turn.followup == false and #t.turns > 0 then
+    q.turn.followup = true
+  end
+  M.ask(t, q.turn, q.opts)
 end
 
 local handlers = {}
@@ -270,6 +427,10 @@ function handlers.note_comment(ev)
   if a and a.notes_token then
     require('ami.notes').on_comment(a.thread.doc, ev)
   end
+end
+
+function handlers.thread_history(ev)
+  on_history(ev)
 end
 
 function handlers.notes_loaded(ev)
@@ -325,6 +486,9 @@ local function finish(a, ev)
   if a.notes_token then
     require('ami.notes').done(t.doc, a.notes_token)
   end
+  vim.schedule(function()
+    M.drain(t)
+  end)
   if word and not ev.quiet then
     local level = ev.status == 'cancelled' and vim.log.levels.INFO or vim.log.levels.ERROR
     notify(ev.message or word, level)

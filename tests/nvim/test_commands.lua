@@ -322,8 +322,6 @@ end }
 
 T[#T + 1] = { 'model_switch_and_completion_from_the_model_list', function()
   h.use_fake('fake/hello')
-  vim.cmd('AmiModel')
-  h.contains(h.notes[#h.notes].msg, 'provider openrouter, model fake/hello')
   local ids = require('ami.commands').complete_model('fake/')
   h.ok(vim.tbl_contains(ids, 'fake/echo') and vim.tbl_contains(ids, 'fake/priced'), vim.inspect(ids))
   h.ok(vim.tbl_contains(require('ami.commands').complete_model('sonnet'), 'anthropic/claude-sonnet-4'), 'substring match')

@@ -1,0 +1,35 @@
+/* The CLI's parts that its own files share (src/cli*.c).  Not for other modules. */
+#ifndef AMI_CLI_INTERNAL_H
+#define AMI_CLI_INTERNAL_H
+
+#include "ami/buf.h"
+#include "ami/config.h"
+
+#include <cJSON.h>
+
+/* Options shared by ask, critique and explain. */
+typedef struct cli_opts {
+    const char *provider, *model, *base_url, *system, *file, *lines, *preset;
+    long max_tokens;
+    int json, no_ledger, help, notes;
+    buf question;
+} cli_opts;
+
+/* What a command takes beside the common options. */
+#define CLI_TAKES_FILE   1u /* --file FILE */
+#define CLI_TAKES_LINES  2u /* --lines A-B */
+#define CLI_TAKES_NOTES  4u /* --notes */
+#define CLI_TAKES_PRESET 8u /* --preset NAME */
+
+/// Parses argv[1..] into o: the options every asking command shares, and those takes names;
+/// positional words go to the question.  Returns 0 or CLI_EUSAGE (after saying why).
+int cli_parse_opts(int argc, char **argv, cli_opts *o, unsigned takes);
+
+/// The settings: defaults, the config file, then the flags.  0, or CLI_EUSAGE after saying
+/// why; on success the caller frees cfg with config_free().
+int cli_load_config(const cli_opts *o, ami_config *cfg);
+
+/// Prints o as one line of JSON on stdout, flushes, and frees o.
+void cli_print_json(cJSON *o);
+
+#endif
