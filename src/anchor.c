@@ -259,25 +259,6 @@ static size_t normalize(const uchar *s, size_t n, uchar *out, uint32_t *m32, siz
     size_t i = 0;
     while (i < n) {
         uchar c = s[i];
-        if (c < 0x80 && ascii_kind[c] == K_OTHER) {
-            /* The common case: a run of ordinary ASCII, copied (lower-cased) in one loop. */
-            flush_space(&st, 0);
-            size_t j = i;
-            while (j < n && s[j] < 0x80 && ascii_kind[s[j]] == K_OTHER)
-                j++;
-            uchar *o = st.out + st.len;
-            for (size_t k = i; k < j; k++)
-                *o++ = (s[k] >= 'A' && s[k] <= 'Z') ? (uchar)(s[k] + 32) : s[k];
-            if (st.m32)
-                for (size_t k = i; k < j; k++)
-                    st.m32[st.len + k - i] = (uint32_t)k;
-            if (st.m64)
-                for (size_t k = i; k < j; k++)
-                    st.m64[st.len + k - i] = k;
-            st.len += j - i;
-            i = j;
-            continue;
-        }
         if (c < 0x80) {
             switch (ascii_kind[c]) {
             case K_WS:

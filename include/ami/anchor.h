@@ -34,6 +34,9 @@
  * window's start is the one that gives distance d with a length nearest to m; an edge that
  * falls inside a word then moves to the nearer end of that word (by 24 bytes at most), so a
  * fuzzy range covers whole words (d and the similarity are those of the window before).
+ * d may be 0: with invalid UTF-8, the quote's bytes can occur only across a character of the
+ * document (a quote ending in a stray D9 byte, a document with D9 BB there), which tiers 1
+ * and 2 refuse; tier 3 then covers the whole character.
  *
  * Which occurrence: the first one that overlaps the passage; when none does, the one nearest
  * to it (in bytes between the occurrence and the passage; on a tie, the one before it).  In

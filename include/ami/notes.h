@@ -85,6 +85,22 @@
  *
  * Ownership: every pointer in an event is borrowed from the parser, valid only during the
  * callback, and NUL-terminated at its length.
+ *
+ * How the host uses it with ami/anchor.h, for one critique answer:
+ *
+ *     anchor_doc *d = anchor_doc_new(doc, doc_len);     the document as sent, once
+ *     notes_parser *p = notes_parser_new(on_event, ctx);
+ *     for each text delta of the answer:  notes_parser_feed(p, delta, len);
+ *     at the end of the answer (done, cut or cancelled):  notes_parser_finish(p);
+ *     notes_parser_free(p); anchor_doc_free(d);
+ *
+ *     on_event:  QUOTE    anchor_find(d, passage_first, passage_last, ev->quote,
+ *                                     ev->quote_len, &r); unless r.status is
+ *                         ANCHOR_UNANCHORED, anchor_doc_position() of r.start and r.end give
+ *                         the extmark's range; remember it under ev->seq
+ *                NOTE     the comment of note ev->seq (show it on that range)
+ *                GENERAL  a remark with no place in the document
+ *                OVER_CAP tell the writer the rest of the answer was not read as notes
  */
 #ifndef AMI_NOTES_H
 #define AMI_NOTES_H

@@ -670,6 +670,17 @@ static void test_invalid_utf8(void) {
     CHECK_INT(r.start, 9);
     CHECK_INT(r.end, 17);
     anchor_doc_free(d);
+    /* The quote's bytes occur only across a character (its last D9 begins D9 BB, U+067B, in
+     * the document): tiers 1 and 2 refuse, tier 3 takes it at distance 0, whole character. */
+    const char doc2[] = "reste floue\xD9\xD9\xBB et";
+    d = anchor_doc_new(doc2, sizeof doc2 - 1);
+    CHECK_INT(anchor_find(d, 1, 1, "reste floue\xD9\xD9", 13, &r), ANCHOR_OK);
+    CHECK_INT(r.tier, ANCHOR_TIER_FUZZY);
+    CHECK_INT(r.distance, 0);
+    CHECK(r.similarity == 1.0);
+    CHECK_INT(r.start, 0);
+    CHECK_INT(r.end, 14);
+    anchor_doc_free(d);
 }
 
 static void test_hostile_repetition(void) {
