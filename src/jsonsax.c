@@ -426,8 +426,11 @@ static void begin_string(jsonsax *p, int is_key, size_t at) {
         p->skip_value = 0;
 }
 
-/* Starts the value whose first byte is c at offset at.  Returns 1 when c does not start a
- * value, else a JSONSAX code. */
+/* What begin_value() returns when c starts no value: not a JSONSAX code (STOPPED is 1). */
+#define NOT_A_VALUE 2
+
+/* Starts the value whose first byte is c at offset at.  Returns NOT_A_VALUE when c does not
+ * start a value, else a JSONSAX code. */
 static int begin_value(jsonsax *p, unsigned char c, size_t at) {
     switch (c) {
     case '{':
@@ -462,7 +465,7 @@ static int begin_value(jsonsax *p, unsigned char c, size_t at) {
             p->skip_value = 0;
             return JSONSAX_OK;
         }
-        return 1;
+        return NOT_A_VALUE;
     }
 }
 
@@ -942,7 +945,7 @@ int jsonsax_feed(jsonsax *p, const char *s, size_t len) {
                 continue;
             }
             rc = begin_value(p, c, at);
-            if (rc == 1)
+            if (rc == NOT_A_VALUE)
                 rc = unexpected(p, c, at);
             else
                 i++;
@@ -1005,7 +1008,9 @@ int jsonsax_finish(jsonsax *p) {
     if (p->state == ST_FINISHED)
         return JSONSAX_OK;
     size_t at = p->base;
-    if (p->state == ST_NUMBER && number_complete(p->num_state)) {
+    /* Only the top value can end with the input: a number inside a container that the
+     * input cuts ("[1") is not delivered, since its digits may have gone on. */
+    if (p->state == ST_NUMBER && p->depth == 0 && number_complete(p->num_state)) {
         p->consumed = at;
         int rc = end_number(p);
         if (rc)

@@ -130,8 +130,9 @@ jsonsax *jsonsax_new(const jsonsax_options *opt, jsonsax_fn fn, void *ud);
 /// called from a callback.  The parser does not keep buf.
 int jsonsax_feed(jsonsax *p, const char *buf, size_t len);
 
-/// Ends the input: a number at the very end of the input (the document "42") is delivered,
-/// then the document must be complete.  Returns JSONSAX_OK; JSONSAX_EEOF when the input was
+/// Ends the input: a top-level number at the very end (the document "42") is delivered (one
+/// inside a container, as in "[4", is not: the input was cut), then the document must be
+/// complete.  Returns JSONSAX_OK; JSONSAX_EEOF when the input was
 /// empty (or only whitespace) or ends inside the value (jsonsax_error() names what was left
 /// open and where it began); the final code of an earlier failure or stop; EBUSY from a
 /// callback.  After it, feeding more is JSONSAX_ESYNTAX ("data after the end").

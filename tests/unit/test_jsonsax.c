@@ -223,6 +223,8 @@ static void test_scalars(void) {
     /* A number ended by its container, by whitespace, by a comma. */
     CHECK(check_doc(S("[0,-1,2.5e3]"), "[@0d0 N1:0@1d1 N2:-1@3d1 N5:2.5e3@6d1 ]@11d0 =0"));
     CHECK(check_doc(S("{\"a\":10}"), "{@0d0 K1:a@1d1 N2:10@5d1 }@7d0 =0"));
+    /* A number cut by the end of the input inside a container is not delivered. */
+    CHECK(check_doc(S("[7, 12"), "[@0d0 N1:7@1d1 =-5@6"));
 }
 
 static void test_structures(void) {
@@ -350,6 +352,8 @@ static const bad_case bad_cases[] = {
     BAD("tru", "=-5@3"),
     BAD("trUe", "=-2@2"),
     BAD("nul", "=-5@3"),
+    BAD("[12", "=-5@3"),
+    BAD("{\"a\":-0.5e1", "=-5@11"),
     BAD("[truex]", "=-2@5"),
     BAD("True", "=-2@0"),
     BAD("\"abc", "=-5@4"),
@@ -646,6 +650,23 @@ static void test_stop_and_reentry(void) {
     CHECK_STR(jsonsax_error(p), "");
     jsonsax_free(p);
     buf_free(&r.out);
+
+    /* Stopping at a BEGIN event (a regression: it once read as a syntax error), and at an
+     * END. */
+    static const char *const stops[] = {"[1]", "{\"a\":[]}", "[[]]"};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t at = 1; at <= 3; at++) {
+            memset(&r, 0, sizeof r);
+            r.skip_begin_depth = -1;
+            r.stop_after = at;
+            p = jsonsax_new(NULL, on_event, &r);
+            CHECK_INT(jsonsax_feed(p, stops[k], strlen(stops[k])), JSONSAX_STOPPED);
+            CHECK_INT(r.seen, at);
+            CHECK_STR(jsonsax_error(p), "");
+            jsonsax_free(p);
+            buf_free(&r.out);
+        }
+    }
 
     memset(&r, 0, sizeof r);
     r.skip_begin_depth = -1;
