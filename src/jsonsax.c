@@ -161,8 +161,52 @@ static const unsigned char bom_bytes[3] = {0xEF, 0xBB, 0xBF};
 
 /* 1 for the bytes a string copies as they are: printable ASCII but '"' and '\' (RFC 8259
  * lets 0x7F through unescaped). */
+/* clang-format off */
+static const unsigned char plain_tab[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+/* clang-format on */
+
 static int plain(unsigned char c) {
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+    return plain_tab[c];
+}
+
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* The length of the run of plain bytes at the start of s[0..n).  Eight bytes at a time: a
+ * word passes when none of its bytes has the high bit, is below 0x20, or equals '"' or '\'
+ * (the classic "has a zero byte" / "has a byte less than" tests, which can only err by
+ * flagging a clean word, never by passing a dirty one; the bytewise loop then decides). */
+static size_t plain_run(const char *s, size_t n) {
+    size_t i = 0;
+    while (i + 8 <= n) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+        uint64_t bad = (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b));
+        if (bad & HIGHS)
+            break;
+        i += 8;
+    }
+    while (i < n && plain((unsigned char)s[i]))
+        i++;
+    return i;
 }
 
 jsonsax *jsonsax_new(const jsonsax_options *opt, jsonsax_fn fn, void *ud) {
@@ -604,12 +648,13 @@ static int string_bytes(jsonsax *p, const char *s, size_t len, size_t *ip) {
         switch (p->esc) {
         case ESC_NONE:
             if (plain(c)) {
-                size_t j = i + 1;
-                while (j < len && plain((unsigned char)s[j]))
-                    j++;
+                size_t j = i + 1 + plain_run(s + i + 1, len - i - 1);
                 str_put_ascii(p, s + i, j - i);
                 i = j;
-                continue;
+                if (i == len)
+                    break;
+                c = (unsigned char)s[i];
+                at = p->base + i;
             }
             if (c == '"') {
                 *ip = i + 1;
@@ -627,31 +672,51 @@ static int string_bytes(jsonsax *p, const char *s, size_t len, size_t *ip) {
                 break;
             }
             /* c >= 0x80: a UTF-8 lead byte (Table 3-7). */
-            p->u8[0] = c;
-            p->u8_n = 1;
-            p->u8_lo = 0x80;
-            p->u8_hi = 0xBF;
+            unsigned need;
+            unsigned char lo = 0x80, hi = 0xBF;
             if (c >= 0xC2 && c <= 0xDF) {
-                p->u8_need = 1;
+                need = 1;
             } else if (c >= 0xE0 && c <= 0xEF) {
-                p->u8_need = 2;
+                need = 2;
                 if (c == 0xE0)
-                    p->u8_lo = 0xA0;
+                    lo = 0xA0;
                 else if (c == 0xED)
-                    p->u8_hi = 0x9F;
+                    hi = 0x9F;
             } else if (c >= 0xF0 && c <= 0xF4) {
-                p->u8_need = 3;
+                need = 3;
                 if (c == 0xF0)
-                    p->u8_lo = 0x90;
+                    lo = 0x90;
                 else if (c == 0xF4)
-                    p->u8_hi = 0x8F;
+                    hi = 0x8F;
             } else {
                 rc = fail(p, JSONSAX_ESYNTAX, at,
-                          "invalid UTF-8: byte 0x%02X cannot start a "
-                          "character",
-                          c);
+                          "invalid UTF-8: byte 0x%02X cannot start a character", c);
                 break;
             }
+            if (i + need < len) {
+                /* The whole sequence is here: check it in place, the same checks as below. */
+                size_t k = 1;
+                unsigned char d = (unsigned char)s[i + 1];
+                if (d >= lo && d <= hi)
+                    for (k = 2; k <= need && ((unsigned char)s[i + k] & 0xC0) == 0x80; k++)
+                        ;
+                if (k <= need) {
+                    rc = fail(p, JSONSAX_ESYNTAX, at + k,
+                              "invalid UTF-8: byte 0x%02X cannot continue the sequence begun "
+                              "before it",
+                              (unsigned char)s[i + k]);
+                    break;
+                }
+                str_put(p, s + i, need + 1);
+                i += need + 1;
+                continue;
+            }
+            /* Cut by the end of this feed: byte by byte, across feeds. */
+            p->u8[0] = c;
+            p->u8_n = 1;
+            p->u8_lo = lo;
+            p->u8_hi = hi;
+            p->u8_need = need;
             i++;
             continue;
         case ESC_BS: {
