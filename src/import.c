@@ -1651,26 +1651,14 @@ static int openrouter_event(import_reader *r, jsonsax *p, const jsonsax_event *e
     if (d != 3 || !r->in_item)
         return 0;
     if (ev->kind == JSONSAX_KEY) {
-        static const char *const keep[] = {"date",
-                                           "model",
-                                           "model_permaslug",
-                                           "modelPermaslug",
-                                           "endpoint_id",
-                                           "endpointId",
-                                           "provider_name",
-                                           "providerName",
-                                           "workspace_id",
-                                           "workspaceId",
-                                           "usage",
-                                           "byok_usage_inference",
-                                           "byokUsageInference",
-                                           "requests",
-                                           "prompt_tokens",
-                                           "promptTokens",
-                                           "completion_tokens",
-                                           "completionTokens",
-                                           "reasoning_tokens",
-                                           "reasoningTokens"};
+        /* clang-format off */
+        static const char *const keep[] = {
+            "date", "model", "model_permaslug", "modelPermaslug", "endpoint_id", "endpointId",
+            "provider_name", "providerName", "workspace_id", "workspaceId", "usage",
+            "byok_usage_inference", "byokUsageInference", "requests", "prompt_tokens",
+            "promptTokens", "completion_tokens", "completionTokens", "reasoning_tokens",
+            "reasoningTokens"};
+        /* clang-format on */
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
             if (is(ev, keep[i]))
                 return 0;

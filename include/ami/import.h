@@ -77,8 +77,9 @@
  *
  * Limits (past them: IMPORT_ELIMIT, except where said):
  *   IMPORT_MAX_MESSAGES messages in one conversation; IMPORT_MAX_ITEMS conversations or rows
- *   in one file (the repeated-id set holds them all: about 60 bytes each); nesting depth
- *   IMPORT_MAX_DEPTH; ids longer than IMPORT_MAX_ID bytes (a warning: the item is skipped);
+ *   in one file (the repeated-id set holds them all: about 100 bytes each); nesting depth
+ *   IMPORT_MAX_DEPTH; ids longer than IMPORT_MAX_ID bytes (a conversation's: a warning, it
+ *   is skipped; a message's: cut);
  *   titles cut to IMPORT_MAX_TITLE bytes and model names to IMPORT_MAX_MODEL (never inside a
  *   code point); at most IMPORT_MAX_WARNINGS warnings delivered (all are counted).  Memory:
  *   the messages of one conversation, the id set, and IMPORT_DETECT_BYTES of the file's
