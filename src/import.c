@@ -600,7 +600,8 @@ static void wrong_kind(import_reader *r, jsonsax *p, const jsonsax_event *ev, co
     if (is_container(ev))
         jsonsax_skip(p);
     if (ev->kind != JSONSAX_NULL)
-        warn(r, ev->offset, "\"%s\" is %s, not %s: ignored", field, shown(ev, s), want);
+        warn(r, ev->offset, "\"%s\" (byte %zu) is %s, not %s: ignored", field, ev->offset,
+             shown(ev, s), want);
 }
 
 /* A string field (strings and numbers accepted), cut to max bytes.  Returns 1 when set. */
@@ -642,12 +643,14 @@ static void set_time(import_reader *r, jsonsax *p, const jsonsax_event *ev, long
         return;
     }
     if (ok != 0) {
-        warn(r, ev->offset, "\"%s\" is %s, not a time: ignored", field, shown(ev, s));
+        warn(r, ev->offset, "\"%s\" (byte %zu) is %s, not a time: ignored", field, ev->offset,
+             shown(ev, s));
         return;
     }
     if (!plausible(v)) {
-        warn(r, ev->offset, "\"%s\" is %s, not a plausible time (outside 2010-2099): ignored",
-             field, shown(ev, s));
+        warn(r, ev->offset,
+             "\"%s\" (byte %zu) is %s, not a plausible time (outside 2010-2099): ignored", field,
+             ev->offset, shown(ev, s));
         return;
     }
     *t = v;
@@ -665,7 +668,8 @@ static void set_count(import_reader *r, jsonsax *p, const jsonsax_event *ev, lon
         return;
     }
     if (jsonsax_number_int(ev->str, ev->len, &v) != 0 || v < 0) {
-        warn(r, ev->offset, "\"%s\" is %s, not a count: ignored", field, shown(ev, s));
+        warn(r, ev->offset, "\"%s\" (byte %zu) is %s, not a count: ignored", field, ev->offset,
+             shown(ev, s));
         return;
     }
     *c = v;
@@ -682,7 +686,8 @@ static void set_usd(import_reader *r, jsonsax *p, const jsonsax_event *ev, doubl
         return;
     }
     if (jsonsax_number_double(ev->str, ev->len, &v) != 0 || v < 0) {
-        warn(r, ev->offset, "\"%s\" is %s, not an amount in USD: ignored", field, shown(ev, s));
+        warn(r, ev->offset, "\"%s\" (byte %zu) is %s, not an amount in USD: ignored", field,
+             ev->offset, shown(ev, s));
         return;
     }
     *u = v;

@@ -309,14 +309,19 @@ static void test_chatgpt_times(void) {
     import_stats st;
     char *t = file_transcript(IMPORT_CHATGPT, "chatgpt_absurd_times.json", &st);
     CHECK(same_text(
-        t, "W[0] conversation 0 (byte 1): \"create_time\" is 0, not a plausible time (outside "
+        t, "W[0] conversation 0 (byte 1): \"create_time\" (byte 38) is 0, not a plausible time "
+           "(outside "
            "2010-2099): ignored\n"
-           "W[0] conversation 0 (byte 1): \"update_time\" is 1e+20, not a plausible time (outside "
+           "W[0] conversation 0 (byte 1): \"update_time\" (byte 56) is 1e+20, not a plausible time "
+           "(outside "
            "2010-2099): ignored\n"
-           "W[0] conversation 0 (byte 1): \"create_time\" is -5, not a plausible time (outside "
+           "W[0] conversation 0 (byte 1): \"create_time\" (byte 262) is -5, not a plausible time "
+           "(outside "
            "2010-2099): ignored\n"
-           "W[0] conversation 0 (byte 1): \"create_time\" is \"hier\", not a time: ignored\n"
-           "W[0] conversation 0 (byte 1): \"create_time\" is 4102444800, not a plausible time "
+           "W[0] conversation 0 (byte 1): \"create_time\" (byte 619) is \"hier\", not a time: "
+           "ignored\n"
+           "W[0] conversation 0 (byte 1): \"create_time\" (byte 2113) is 4102444800, not a "
+           "plausible time "
            "(outside 2010-2099): ignored\n"
            "C0 @1 chatgpt id=odd-1 title=Horloges c=1730419260 u=1730419260 f=1730419260 "
            "l=1730419260 n=5/1/0 tok=-1/-1(0) usd=-1 models=gpt-4o:1 "
@@ -441,8 +446,8 @@ static void test_openrouter_activity(void) {
            "req=3 tok=900/300/0\n"
            "W[3] row 3 (byte 1253): the same day and endpoint as row 1 (2026-11-30, "
            "anthropic/claude-4-sonnet-20250522): this copy and any later one are skipped\n"
-           "W[4] row 4 (byte 1540): \"usage\" is -1, not an amount in USD: ignored\n"
-           "W[4] row 4 (byte 1540): \"requests\" is 2.5, not a count: ignored\n"
+           "W[4] row 4 (byte 1540): \"usage\" (byte 1773) is -1, not an amount in USD: ignored\n"
+           "W[4] row 4 (byte 1540): \"requests\" (byte 1795) is 2.5, not a count: ignored\n"
            "A4 2026-12-01 day=1796083200 model=google/gemini-2.5-flash "
            "slug=google/gemini-2.5-flash endpoint=8b8b8b8b-0000-4000-8000-000000000004 "
            "provider=Google ws=ws-1 usd=-1 byok=-1 req=-1 tok=-1/-1/-1\n"
@@ -592,6 +597,43 @@ static void test_foreign(void) {
     char *t = transcript(IMPORT_OPENROUTER, doc, strlen(doc));
     CHECK(ends_with_error(t, IMPORT_EFORMAT, "; \"data\" is an object"));
     free(t);
+}
+
+/* A file of another shape larger than the detection prefix: the error comes with the feed
+ * that completes IMPORT_DETECT_BYTES, not before, and nothing is delivered meanwhile. */
+static void test_foreign_large(void) {
+    buf b = {0};
+    buf_append_str(&b, "{\"data\": [");
+    for (int i = 0; b.len < 3 * IMPORT_DETECT_BYTES; i++)
+        buf_printf(&b,
+                   "%s{\"date\": \"2026-11-30\", \"model\": \"m%d\", \"model_permaslug\": "
+                   "\"m%d\", \"endpoint_id\": \"e%d\", \"requests\": 1}",
+                   i ? ", " : "", i, i, i);
+    buf_append_str(&b, "]}");
+    rec t;
+    memset(&t, 0, sizeof t);
+    import_reader *r = import_reader_new(IMPORT_CHATGPT, &callbacks, &t);
+    size_t at = 0, piece = 4096;
+    int rc = IMPORT_OK;
+    while (rc == IMPORT_OK && at < b.len) {
+        size_t n = b.len - at < piece ? b.len - at : piece;
+        rc = import_reader_feed(r, b.data + at, n);
+        at += n;
+    }
+    CHECK_INT(rc, IMPORT_EFORMAT);
+    CHECK_INT(at, IMPORT_DETECT_BYTES); /* 16 pieces of 4 KiB */
+    CHECK_STR(import_reader_error(r),
+              "this is not a ChatGPT export: expected an array of conversations with a "
+              "\"mapping\" (conversations.json from a ChatGPT data export); the file holds an "
+              "object; it looks like an OpenRouter activity response (format \"openrouter\")");
+    CHECK_INT(import_reader_finish(r), IMPORT_EFORMAT);
+    CHECK(t.out.data == NULL); /* no record, no warning */
+    import_reader_free(r);
+    /* Read as what it is, it is fine. */
+    char *tr = transcript(IMPORT_OPENROUTER, b.data, b.len);
+    CHECK(tr && strstr(tr, "\n=0"));
+    free(tr);
+    buf_free(&b);
 }
 
 static void test_detect(void) {
@@ -1122,6 +1164,7 @@ int main(void) {
     RUN(test_truncated);
     RUN(test_invalid_json);
     RUN(test_foreign);
+    RUN(test_foreign_large);
     RUN(test_detect);
     RUN(test_limits);
     RUN(test_stop_and_reentry);
