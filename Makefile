@@ -43,14 +43,15 @@ LIB_OBJS   := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-check test test-unit test-cli test-nvim demo clean install uninstall \
+.PHONY: all deps deps-check test test-unit test-cli test-nvim demo demo-cli clean install uninstall \
         format format-check lint help fuzz fuzz-build sanitized bench bench-c FORCE
 
 all: deps-check $(BUILD)/ami
 
 help:
 	@echo 'make              build build/ami'
-	@echo 'make demo         install what is missing, build, run a critique on a sample note'
+	@echo 'make demo         install what is missing, build, open Neovim on a sample note and critique it'
+	@echo 'make demo-cli     the same critique from the command line'
 	@echo 'make test         install what is missing, build, run every test suite'
 	@echo 'make SANITIZE=1   the same targets built with ASan + UBSan'
 	@echo 'make install PREFIX=DIR   install the binary, plugin, Lua and docs'
@@ -151,6 +152,12 @@ demo:
 	@scripts/deps.sh build
 	@$(MAKE) --no-print-directory $(BUILD)/ami
 	@scripts/demo.sh
+
+# The command-line demo, even on a terminal with Neovim.
+demo-cli:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory $(BUILD)/ami
+	@AMI_DEMO_CLI=1 scripts/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/ami/build \

@@ -118,8 +118,9 @@ SCENARIOS  — chosen by the request's model: "fake/<scenario>?k=v&k=v" (URL-enc
                         "- " bullet lists, ```c fenced code blocks, French accents), paced at
                         tps deltas/s (tps=0: as fast as possible).
     demo?tps=40         a canned French critique, by an "expert friend", of the unclear
-                        paragraph of examples/sample-note.md ("Pourquoi ce choix"): comments
-                        and questions quoting its words, no rewrite.  Starts with
+                        paragraph of examples/sample-note.md ("Pourquoi ce choix"), in the
+                        margin-notes shape (7 notes on its words): comments and questions
+                        quoting its words, no rewrite.  Starts with
                         "[démo hors ligne — réponse préenregistrée, aucun modèle n'a été
                         appelé]".  One delta per word, tps deltas/s.
     notes?set=basic|deviations|many&n=1000&tps=0  an answer in the margin-notes shape
@@ -347,29 +348,48 @@ DEMO_TEXT = """[démo hors ligne — réponse préenregistrée, aucun modèle n'
 Je m'arrête sur le paragraphe de « Pourquoi ce choix », parce que c'est le cœur de ta note \
 et aussi le passage où je t'ai le moins bien suivi.
 
-1. « ça finit par faire le travail à notre place » : à quoi renvoie « ça » ? À l'outil, au \
-fait qu'« on laisse faire », ou à l'habitude qui s'installe ? Le lecteur doit deviner le \
-sujet de ta phrase principale.
+## Note: clarity
+> ça finit par faire le travail à notre place
 
-2. « quand on laisse faire l'outil » : faire quoi, exactement ? Rédiger, reformuler, \
-choisir le plan ? Ta section « Ma méthode » distingue très nettement écrire et relire ; \
-ici, cette distinction disparaît, alors que c'est elle qui justifie ton choix.
+À quoi renvoie « ça » ? À l'outil, au fait qu'« on laisse faire », ou à l'habitude qui \
+s'installe ? Le lecteur doit deviner le sujet de ta phrase principale.
 
-3. « on perd quelque chose » : c'est l'expression qui porte tout l'argument, et c'est la \
-plus vague du paragraphe. Tu penses à un savoir-faire, à l'effort de chercher le mot \
-juste, à ta propre voix ? Tant que ce « quelque chose » n'a pas de nom, le lecteur ne peut \
-ni être d'accord ni te contredire.
+## Note: ambiguity
+> quand on laisse faire l'outil
 
-4. L'image du GPS parle à tout le monde, mais tu n'en dis que la moitié : qu'est-ce qu'on \
-perd, avec le GPS ? Le sens de l'orientation, la carte mentale de sa ville ? Sans cette \
-moitié, difficile de vérifier que « c'est plus grave ».
+Faire quoi, exactement ? Rédiger, reformuler, choisir le plan ? Ta section « Ma méthode » \
+distingue très nettement écrire et relire ; ici, cette distinction disparaît, alors que \
+c'est elle qui justifie ton choix.
 
-5. « la pensée elle-même » est une affirmation forte, et tu la retires aussitôt avec « \
-enfin du moins c'est ce que je ressens ». Est-ce une conviction ou une intuition ? Les \
-deux se défendent, mais on aimerait savoir laquelle des deux tu assumes.
+## Note: argument
+> on perd quelque chose
 
-6. Tout le paragraphe tient en une seule phrase, enchaînée par « et », « un peu comme », « \
+C'est l'expression qui porte tout l'argument, et c'est la plus vague du paragraphe. Tu \
+penses à un savoir-faire, à l'effort de chercher le mot juste, à ta propre voix ? Tant que \
+ce « quelque chose » n'a pas de nom, le lecteur ne peut ni être d'accord ni te contredire.
+
+## Note: question
+> un peu comme avec le GPS
+
+L'image parle à tout le monde, mais tu n'en dis que la moitié : qu'est-ce qu'on perd, avec \
+le GPS ? Le sens de l'orientation, la carte mentale de sa ville ? Sans cette moitié, \
+difficile de vérifier que « c'est plus grave ».
+
+## Note: clarity
+> c'est la pensée elle-même qui est concernée
+
+Une affirmation forte, que tu retires aussitôt avec « enfin du moins c'est ce que je \
+ressens ». Est-ce une conviction ou une intuition ? Les deux se défendent, mais on \
+aimerait savoir laquelle des deux tu assumes.
+
+## Note: structure
+> Le problème, c'est que quand on laisse faire
+
+Tout le paragraphe tient en une seule phrase, enchaînée par « et », « un peu comme », « \
 sauf que », « enfin ». Où voudrais-tu que ton lecteur reprenne son souffle ?
+
+## Note: question
+> Un collègue m'a demandé
 
 Une question pour finir : si tu devais expliquer ce paragraphe à ton collègue en une \
 phrase de dix mots, lesquels choisirais-tu ? Ta réponse est sans doute la phrase qui \

@@ -190,7 +190,13 @@ tui_suite() {
     fail=$((fail + 1))
     return
   fi
-  NVIM=$newest_nvim run tui python3 tests/cli/run.py -j 1 --dir tests/tui --name tui
+  # The newest Neovim, and the oldest supported one (the machine's) when they differ.
+  NVIM=$newest_nvim run tui python3 tests/cli/run.py -j 1 --dir tests/tui \
+    --name "tui/${nvim_labels[${#nvim_labels[@]}-1]}"
+  if [ "${nvim_bins[0]}" != "$newest_nvim" ]; then
+    NVIM=${nvim_bins[0]} run tui python3 tests/cli/run.py -j 1 --dir tests/tui \
+      --name "tui/${nvim_labels[0]}"
+  fi
 }
 
 unit_suite() {

@@ -130,6 +130,9 @@ function M.open(t)
   compat.set_win(win, 'wrap', true)
   if vim.fn.exists('+winbar') == 1 then
     compat.set_win(win, 'winbar', '%#Title#ami · ask a follow-up%*  <CR>/<C-s> send · q close')
+  else -- Neovim 0.7: no winbar, the command line says it
+    api.nvim_echo({ { 'ami · ask a follow-up: <CR> (normal) or <C-s> (insert) sends, q closes', 'Title' } },
+      false, {})
   end
   st = { buf = buf, win = win, from = api.nvim_win_is_valid(from) and from or side }
   inputs[t] = st

@@ -45,7 +45,9 @@ def per_million(s):
 def test_models_table_with_prices_per_million_and_context(env):
     r = models(env)
     assert r.code == 0 and r.stderr == "", r
-    want = [HEADER] + ["%-50s %9d %10.2f %10.2f" % (i, ctx, per_million(p), per_million(c))
+    # A model that costs nothing (OpenRouter's :free variants) says so.
+    want = [HEADER] + ["%-50s %9d %10.2f %10.2f%s" % (i, ctx, per_million(p), per_million(c),
+                                                     "  free" if float(p) == float(c) == 0 else "")
                        for i, _, ctx, p, c in MODELS]
     assert r.stdout.splitlines() == want, r.stdout
     # Spot checks, so the table's meaning is plain: $3 and $15 per million, 2000 tokens.
@@ -62,7 +64,8 @@ def test_models_json(env):
     assert len(r.stdout.splitlines()) == 1
     assert json.loads(r.stdout) == [
         {"id": i, "name": n, "context_length": ctx, "prompt_usd_per_mtok": per_million(p),
-         "completion_usd_per_mtok": per_million(c)} for i, n, ctx, p, c in MODELS]
+         "completion_usd_per_mtok": per_million(c), "free": float(p) == float(c) == 0}
+        for i, n, ctx, p, c in MODELS]
 
 
 def test_models_cached_for_a_day_and_refresh(env):

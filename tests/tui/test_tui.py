@@ -6,6 +6,7 @@ suite cannot see: redraw, focus, the command line, typing while an answer stream
 Run by `tests/run.sh tui` (tests/cli/run.py --dir tests/tui); $NVIM is the Neovim to drive.
 """
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -123,5 +124,50 @@ def test_critique_typed_in_the_tui_streams_while_the_writer_keeps_typing(env):
         # Nothing is left on the command line but the write message: no error was shown.
         last = [line for line in t.screen().splitlines() if line.strip()][-1]
         assert "E" not in last.split('"')[0][:2] and "Error" not in last, last
+        # A follow-up typed in the thread: into the sidebar, `i`, the question, <C-s>.
+        t.keys("C-w", "l")
+        t.keys("i")
+        # Its winbar says what it is (Neovim 0.8+); on 0.7 its name does.
+        t.wait_screen(lambda s: "ask a follow-up" in s or "ami-input://" in s, what="the input area")
+        t.type("Et la conclusion ?")
+        t.keys("C-s")
+        s = t.wait_screen(lambda s: "## Follow-up" in s and "> Et la conclusion ?" in s,
+                          what="the follow-up in the thread")
+        # The statusline's tokens grow once the follow-up's answer is in (the first answer has
+        # scrolled away by then: the sidebar follows the end).
+        def tokens(s):
+            m = re.search(r"ami \$[\d.]+ · ([\d.]+)k tok", s)
+            return float(m.group(1)) if m else 0
+        first = tokens(s)
+        t.wait_screen(lambda s: tokens(s) > first + 0.5, timeout=40,
+                      what="the follow-up's answer")
+    finally:
+        t.stop()
+
+
+def test_make_demo_opens_neovim_on_the_sample_note(env):
+    t = Tui(env)
+    env.env["AMI_DEMO_NVIM"] = t.nvim
+    env.env.pop("OPENROUTER_API_KEY", None)
+    home_state = env.env["XDG_STATE_HOME"]
+    try:
+        t.tmux("-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "45", "-s", "ami",
+               "cd '%s' && AMI_DEMO_NVIM='%s' scripts/demo.sh" % (ROOT, t.nvim))
+        t.tmux("set-option", "-t", "ami", "remain-on-exit", "on")
+        s = t.wait_screen(lambda s: "Pourquoi ce choix" in s and "ami demo" in s,
+                          what="the sample note and the banner")
+        assert "]d" in s and ":AmiAsk" in s and ":AmiQuote" in s and ":AmiUsage" in s and ":qa" in s
+        s = t.wait_screen(lambda s: "manque." in s and "7 notes on the text" in s, timeout=40,
+                          what="the demo's answer in the sidebar, with its notes")
+        # ]d walks to the first note after the cursor, and shows it.
+        t.keys("]", "d")
+        t.wait_screen(lambda s: "clarity:" in s or "ambiguity:" in s or "structure:" in s,
+                      what="a note's float")
+        t.type(":qa")
+        t.keys("Enter")
+        t.wait_screen(lambda s: "Pane is dead" in s or "exit" in s.lower(), timeout=15,
+                      what="Neovim to quit")
+        # The demo used its own directories: the writer's are untouched.
+        assert not os.listdir(home_state), os.listdir(home_state)
     finally:
         t.stop()
