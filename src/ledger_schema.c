@@ -83,4 +83,24 @@ const char *const ledger_migrations[LEDGER_SCHEMA_VERSION] = {
     " updated_unix INTEGER NOT NULL);"
     "CREATE INDEX notes_document ON notes(document, state);"
     "CREATE INDEX notes_request ON notes(request_uid);",
+    /* 3 -> 4: the personal arena.  One row per pair of answers to the same question (two
+     * requests, by their uid), with the writer's vote once given: a pair never voted on counts
+     * for nothing. */
+    "CREATE TABLE votes ("
+    " id INTEGER PRIMARY KEY,"
+    " pair TEXT NOT NULL UNIQUE,"
+    " request_a TEXT NOT NULL,"
+    " request_b TEXT NOT NULL,"
+    " model_a TEXT NOT NULL,"
+    " model_b TEXT NOT NULL,"
+    " result TEXT,"
+    " blind INTEGER NOT NULL,"
+    " swapped INTEGER NOT NULL,"
+    " command TEXT NOT NULL,"
+    " language TEXT,"
+    " document TEXT,"
+    " created_at TEXT NOT NULL,"
+    " created_unix INTEGER NOT NULL,"
+    " voted_unix INTEGER);"
+    "CREATE INDEX votes_created ON votes(created_unix);",
 };
