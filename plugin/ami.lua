@@ -17,12 +17,12 @@ local function cmd(name, fn, opts)
   end, opts)
 end
 
-cmd('Critique', 'critique', { range = true, nargs = '*',
-  desc = 'ami: ask an expert friend about the selected passage (the whole document goes along)',
+cmd('Critique', 'critique', { range = true, nargs = '*', bang = true,
+  desc = 'ami: ask an expert friend about the selected passage (!: two models side by side)',
   complete = function(arglead, cmdline)
     return require('ami.commands').complete_critique(arglead, cmdline)
   end })
-cmd('Explain', 'explain', { range = true, nargs = '*',
+cmd('Explain', 'explain', { range = true, nargs = '*', bang = true,
   desc = 'ami: where a project or product name comes from' })
 cmd('AmiAsk', 'ask', { nargs = '*',
   desc = 'ami: a follow-up question in this document\'s thread (none: type it in the thread)' })
@@ -37,6 +37,13 @@ cmd('AmiModel', 'model', { nargs = '?', desc = 'ami: show or switch the model',
 cmd('AmiQuote', 'quote', { range = true, nargs = 0,
   desc = 'ami: quote the selected answer lines into the document, naming the model' })
 cmd('AmiUsage', 'usage', { nargs = 0, desc = 'ami: what ami cost this month and before' })
+cmd('AmiCompare', 'compare', { range = true, nargs = '*',
+  desc = 'ami: the same critique from two models, side by side, for your vote' })
+cmd('AmiVote', 'vote', { nargs = 1, desc = 'ami: vote on the comparison: a, b, tie or bad',
+  complete = function()
+    return { 'a', 'b', 'tie', 'bad' }
+  end })
+cmd('AmiArena', 'arena', { nargs = 0, desc = 'ami: the leaderboard of your own votes' })
 cmd('AmiStatus', 'status', { nargs = 0, desc = 'ami: engine, provider, model and API key status' })
 cmd('AmiNotes', 'notes', { nargs = 0, desc = "ami: the document's margin notes in the location list" })
 cmd('AmiNote', 'note', { nargs = 0, desc = 'ami: the margin note under the cursor, in a float' })

@@ -90,7 +90,8 @@ static void sink_end(void *ud) {
     fflush(stdout);
 }
 
-static int exit_for(request_state s, const char *kind) {
+int cli_exit_for(int state, const char *kind) {
+    request_state s = (request_state)state;
     /* A missing key, a bad setting or bad input is the user's to fix, like a bad flag. */
     if (s == REQUEST_ERROR && kind &&
         (strcmp(kind, "key") == 0 || strcmp(kind, "config") == 0 || strcmp(kind, "input") == 0))
@@ -236,7 +237,7 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     }
     const request_result *res = ev->result;
     R->ended = 1;
-    R->exit_code = exit_for(res->state, res->error_kind);
+    R->exit_code = cli_exit_for(res->state, res->error_kind);
     if (R->interrupted_by_signal)
         R->exit_code = CLI_EINT;
     if (!R->json && R->printed && !R->last_newline)
@@ -316,7 +317,7 @@ static void on_idle_check(uv_check_t *c) {
     }
 }
 
-static const char common_help[] =
+const char cli_common_help[] =
     "  --provider P      openrouter (default), openai, mistral, scaleway, ollama,\n"
     "                    openai-compatible, anthropic, or one defined in the config\n"
     "  --model M         the model id (default from the config)\n"
@@ -369,6 +370,8 @@ int cli_parse_opts(int argc, char **argv, cli_opts *o, unsigned takes) {
             slot = &o->lines;
         else if ((takes & CLI_TAKES_PRESET) && strcmp(a, "--preset") == 0)
             slot = &o->preset;
+        else if ((takes & CLI_TAKES_MODELS) && strcmp(a, "--models") == 0)
+            slot = &o->models;
         if (slot) {
             if (!v) {
                 fprintf(stderr, "ami: %s needs a value\n", a);
@@ -399,7 +402,7 @@ int cli_parse_opts(int argc, char **argv, cli_opts *o, unsigned takes) {
 }
 
 /* Reads a whole file ("-": standard input).  Returns 0 or -1 with err set. */
-static int read_all(const char *path, buf *out, char *err, size_t errlen) {
+int cli_read_all(const char *path, buf *out, char *err, size_t errlen) {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -567,13 +570,13 @@ int cli_ask(int argc, char **argv) {
                 "usage: ami ask [OPTIONS] [QUESTION...]\n"
                 "Asks a question; standard input, when it is not a terminal, goes along as\n"
                 "context.  The answer streams to stdout; a summary goes to stderr.\n%s",
-                common_help);
+                cli_common_help);
         buf_free(&o.question);
         return rc ? rc : CLI_OK;
     }
     buf context = {0};
     char err[512];
-    if (!isatty(0) && read_all("-", &context, err, sizeof err) != 0) {
+    if (!isatty(0) && cli_read_all("-", &context, err, sizeof err) != 0) {
         fprintf(stderr, "ami: %s\n", err);
         buf_free(&o.question);
         return CLI_EUSAGE;
@@ -604,7 +607,7 @@ int cli_ask(int argc, char **argv) {
 /* ---- critique ----------------------------------------------------------------------------------
  */
 
-static int parse_lines(const char *s, long *a, long *b) {
+int cli_parse_lines(const char *s, long *a, long *b) {
     char *end;
     *a = strtol(s, &end, 10);
     if (end == s || *a < 1)
@@ -656,13 +659,13 @@ int cli_critique(int argc, char **argv) {
                 "                    FILE:LINE:COL: kind: comment (for :cexpr, errorformat, CI);\n"
                 "                    remarks whose words are not in FILE go to stderr\n"
                 "  With --json, each remark is also a {\"type\":\"note\",…} event.\n%s",
-                common_help);
+                cli_common_help);
         buf_free(&o.question);
         return o.help && !rc ? CLI_OK : CLI_EUSAGE;
     }
     buf doc = {0};
     char err[512];
-    if (read_all(file, &doc, err, sizeof err) != 0) {
+    if (cli_read_all(file, &doc, err, sizeof err) != 0) {
         fprintf(stderr, "ami: %s\n", err);
         buf_free(&o.question);
         return CLI_EUSAGE;
@@ -675,7 +678,7 @@ int cli_critique(int argc, char **argv) {
     t.path = strcmp(file, "-") == 0 ? "standard input" : file;
     t.question = o.question.len ? o.question.data : NULL;
     if (o.lines) {
-        if (parse_lines(o.lines, &t.line_start, &t.line_end) != 0) {
+        if (cli_parse_lines(o.lines, &t.line_start, &t.line_end) != 0) {
             fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
             buf_free(&doc);
             buf_free(&o.question);
@@ -711,7 +714,7 @@ int cli_explore(int argc, char **argv) {
                 "Shares an idea, as with a well-read friend: does it make sense, what does it\n"
                 "evoke (concepts, authors, works, each with why)?  The idea is standard input,\n"
                 "or lines A-B of FILE (all of it by default).\n%s",
-                common_help);
+                cli_common_help);
         buf_free(&o.question);
         return rc ? rc : CLI_OK;
     }
@@ -719,13 +722,13 @@ int cli_explore(int argc, char **argv) {
     char err[512];
     if (o.file) {
         buf doc = {0};
-        if (read_all(o.file, &doc, err, sizeof err) != 0) {
+        if (cli_read_all(o.file, &doc, err, sizeof err) != 0) {
             fprintf(stderr, "ami: %s\n", err);
             buf_free(&o.question);
             return CLI_EUSAGE;
         }
         long a = 1, b = prompt_count_lines(doc.data ? doc.data : "", doc.len);
-        if (o.lines && parse_lines(o.lines, &a, &b) != 0) {
+        if (o.lines && cli_parse_lines(o.lines, &a, &b) != 0) {
             fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
             buf_free(&doc);
             buf_free(&o.question);
@@ -739,7 +742,7 @@ int cli_explore(int argc, char **argv) {
                 line++;
         }
         buf_free(&doc);
-    } else if (!isatty(0) && read_all("-", &idea, err, sizeof err) != 0) {
+    } else if (!isatty(0) && cli_read_all("-", &idea, err, sizeof err) != 0) {
         fprintf(stderr, "ami: %s\n", err);
         buf_free(&o.question);
         return CLI_EUSAGE;
@@ -790,7 +793,7 @@ int cli_explain(int argc, char **argv) {
                 "usage: ami explain NAME [--file FILE] [OPTIONS]\n"
                 "Explains what a project or product name refers to and where it comes from.\n"
                 "With --file, the paragraph of FILE where NAME appears goes along as context.\n%s",
-                common_help);
+                cli_common_help);
         buf_free(&o.question);
         return o.help && !rc ? CLI_OK : CLI_EUSAGE;
     }
@@ -801,7 +804,7 @@ int cli_explain(int argc, char **argv) {
     t.kind = PROMPT_EXPLAIN;
     t.name = o.question.data;
     if (o.file) {
-        if (read_all(o.file, &doc, err, sizeof err) != 0) {
+        if (cli_read_all(o.file, &doc, err, sizeof err) != 0) {
             fprintf(stderr, "ami: %s\n", err);
             buf_free(&o.question);
             return CLI_EUSAGE;

@@ -9,17 +9,18 @@
 
 /* Options shared by ask, critique and explain. */
 typedef struct cli_opts {
-    const char *provider, *model, *base_url, *system, *file, *lines, *preset;
+    const char *provider, *model, *base_url, *system, *file, *lines, *preset, *models;
     long max_tokens;
     int json, no_ledger, help, notes;
     buf question;
 } cli_opts;
 
 /* What a command takes beside the common options. */
-#define CLI_TAKES_FILE   1u /* --file FILE */
-#define CLI_TAKES_LINES  2u /* --lines A-B */
-#define CLI_TAKES_NOTES  4u /* --notes */
-#define CLI_TAKES_PRESET 8u /* --preset NAME */
+#define CLI_TAKES_FILE   1u  /* --file FILE */
+#define CLI_TAKES_LINES  2u  /* --lines A-B */
+#define CLI_TAKES_NOTES  4u  /* --notes */
+#define CLI_TAKES_PRESET 8u  /* --preset NAME */
+#define CLI_TAKES_MODELS 16u /* --models M1,M2 */
 
 /// Parses argv[1..] into o: the options every asking command shares, and those takes names;
 /// positional words go to the question.  Returns 0 or CLI_EUSAGE (after saying why).
@@ -31,5 +32,17 @@ int cli_load_config(const cli_opts *o, ami_config *cfg);
 
 /// Prints o as one line of JSON on stdout, flushes, and frees o.
 void cli_print_json(cJSON *o);
+
+/// Reads a whole file ("-": standard input) into out.  0, or -1 with err set.
+int cli_read_all(const char *path, buf *out, char *err, size_t errlen);
+
+/// Parses "A-B" (or "A") into 1 <= a <= b.  0, or -1.
+int cli_parse_lines(const char *s, long *a, long *b);
+
+/// The exit status for how a request ended (CLI_OK, CLI_EPROVIDER, …; see cli.h).
+int cli_exit_for(int state, const char *error_kind);
+
+/// The help text of the options cli_parse_opts() reads.
+extern const char cli_common_help[];
 
 #endif

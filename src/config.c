@@ -31,6 +31,7 @@ typedef enum {
     F_PROVIDERS,
     F_PRICES,
     F_QUESTIONS, /* an object of name -> non-empty string (questions) */
+    F_STRLIST,   /* a list of non-empty strings, stored in a char ** + count (compare.models) */
     F_KEYS,      /* a key: a string, a list of strings, or false (Lua's mappings) */
 } field_type;
 
@@ -94,6 +95,14 @@ static const field notes_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* The personal arena (`:help ami-arena`). */
+static const field compare_fields[] = {
+    {"models", F_STRLIST, OFF(compare_models), 0, 0, NULL, NULL, "a list of model ids"},
+    {"blind", F_BOOL, OFF(compare_blind), 0, 0, NULL, NULL, "true or false"},
+    {"min_votes", F_INT, OFF(compare_min_votes), 1, 1e6, NULL, NULL, "a number of votes"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
 /* The thread's keys, read by lua/ami/input.lua (`:help ami-thread-keys`). */
 static const field keys_fields[] = {
     {"open", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
@@ -104,6 +113,10 @@ static const field keys_fields[] = {
     {"history_prev", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
     {"history_next", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
     {"stop", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"vote_a", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"vote_b", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"vote_tie", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
+    {"vote_bad", F_KEYS, NO_STORE, 0, 0, NULL, NULL, "a key, a list of keys, or false"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -164,6 +177,7 @@ static const field top_fields[] = {
     {"sidebar", F_OBJ, NO_STORE, 0, 0, NULL, sidebar_fields, "an object"},
     {"quote", F_OBJ, NO_STORE, 0, 0, NULL, quote_fields, "an object"},
     {"notes", F_OBJ, NO_STORE, 0, 0, NULL, notes_fields, "an object"},
+    {"compare", F_OBJ, NO_STORE, 0, 0, NULL, compare_fields, "an object"},
     {"questions", F_QUESTIONS, 0, 0, 0, NULL, NULL,
      "an object of preset names and their questions"},
     {"keys", F_OBJ, NO_STORE, 0, 0, NULL, keys_fields, "an object"},
@@ -426,6 +440,40 @@ static int apply_questions(const cJSON *v, const char *path, ami_config *c, char
     return 0;
 }
 
+static int apply_strlist(const cJSON *v, char *slot, const char *path, char *err, size_t errlen) {
+    if (!cJSON_IsArray(v)) {
+        snprintf(err, errlen, "config: %s must be a list of model ids, not %s", path, type_name(v));
+        return -1;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
+    char **list = calloc(n + 1, sizeof *list);
+    if (!list) {
+        snprintf(err, errlen, "config: out of memory");
+        return -1;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, v) {
+        if (!cJSON_IsString(e) || !*e->valuestring || !(list[i] = strdup(e->valuestring))) {
+            snprintf(err, errlen, "config: %s[%zu] must be a model id (a non-empty string), not %s",
+                     path, i + 1, cJSON_IsString(e) ? "an empty string" : type_name(e));
+            for (size_t k = 0; k < i; k++)
+                free(list[k]);
+            free(list);
+            return -1;
+        }
+        i++;
+    }
+    /* The slot is a char ** followed by its count (see ami_config.compare_models). */
+    char ***lp = (char ***)(void *)slot;
+    size_t *np = (size_t *)(void *)(slot + sizeof(char **));
+    for (size_t k = 0; *lp && k < *np; k++)
+        free((*lp)[k]);
+    free(*lp);
+    *lp = list;
+    *np = n;
+    return 0;
+}
+
 static int valid_keys(const cJSON *v) {
     if (cJSON_IsFalse(v) || (cJSON_IsString(v) && *v->valuestring))
         return 1;
@@ -520,6 +568,8 @@ static int apply_field(const field *f, void *base, const cJSON *v, const char *p
         return apply_map(f, v, path, c, err, errlen);
     case F_QUESTIONS:
         return apply_questions(v, path, c, err, errlen);
+    case F_STRLIST:
+        return apply_strlist(v, slot, path, err, errlen);
     case F_KEYS:
         if (valid_keys(v))
             return 0;
@@ -583,13 +633,21 @@ int config_init(ami_config *c) {
     c->ledger_store_text = 1;
     c->carbon_enabled = 1;
     c->notes_enabled = 1;
+    c->compare_blind = 1;
+    c->compare_min_votes = 5;
+    static const char *const default_compare[] = {"anthropic/claude-sonnet-4",
+                                                  "google/gemini-2.5-flash"};
+    c->compare_models = calloc(3, sizeof *c->compare_models);
+    for (size_t i = 0; c->compare_models && i < 2; i++)
+        if ((c->compare_models[i] = strdup(default_compare[i])) != NULL)
+            c->n_compare_models = i + 1;
     size_t n = sizeof default_carbon / sizeof default_carbon[0];
     c->carbon_points = malloc(sizeof default_carbon);
     if (c->carbon_points) {
         memcpy(c->carbon_points, default_carbon, sizeof default_carbon);
         c->n_carbon_points = n;
     }
-    int ok = c->provider && c->model && c->language && c->carbon_points;
+    int ok = c->provider && c->model && c->language && c->carbon_points && c->n_compare_models == 2;
     for (size_t i = 0; ok && i < N_DEFAULT_QUESTIONS; i++)
         ok = set_question(c, default_questions[i][0], default_questions[i][1]) == 0;
     if (!ok) {
@@ -635,6 +693,9 @@ void config_free(ami_config *c) {
         free(c->questions[i].text);
     }
     free(c->questions);
+    for (size_t i = 0; c->compare_models && i < c->n_compare_models; i++)
+        free(c->compare_models[i]);
+    free(c->compare_models);
     free(c->ledger_path);
     free(c->carbon_points);
     free(c->file);
@@ -764,6 +825,12 @@ char *config_defaults_json(void) {
     cJSON_AddBoolToObject(s, "wrap", 1);
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
+    cJSON *cmp = cJSON_AddObjectToObject(o, "compare");
+    cJSON *cm = cJSON_AddArrayToObject(cmp, "models");
+    for (size_t i = 0; i < c.n_compare_models; i++)
+        cJSON_AddItemToArray(cm, cJSON_CreateString(c.compare_models[i]));
+    cJSON_AddBoolToObject(cmp, "blind", c.compare_blind);
+    cJSON_AddNumberToObject(cmp, "min_votes", (double)c.compare_min_votes);
     cJSON *qs = cJSON_AddObjectToObject(o, "questions");
     for (size_t i = 0; i < c.n_questions; i++)
         cJSON_AddStringToObject(qs, c.questions[i].name, c.questions[i].text);
@@ -776,7 +843,11 @@ char *config_defaults_json(void) {
                                                   {"close_insert", "<Esc><Esc>", NULL, NULL},
                                                   {"history_prev", "<Up>", "<C-p>", NULL},
                                                   {"history_next", "<Down>", "<C-n>", NULL},
-                                                  {"stop", "<C-c>", NULL, NULL}};
+                                                  {"stop", "<C-c>", NULL, NULL},
+                                                  {"vote_a", "a", NULL, NULL},
+                                                  {"vote_b", "b", NULL, NULL},
+                                                  {"vote_tie", "t", NULL, NULL},
+                                                  {"vote_bad", "x", NULL, NULL}};
     for (size_t i = 0; i < sizeof key_defaults / sizeof key_defaults[0]; i++) {
         cJSON *list = cJSON_AddArrayToObject(ks, key_defaults[i][0]);
         for (int k = 1; k < 4; k++)

@@ -324,63 +324,84 @@ static prompt_kind kind_of(const msgpack_object *v) {
  * The answer arrives as events: start, model, retry, notice, delta..., note, note_comment,
  * done.  notes (a critique): cut the answer into margin notes, found in the last turn's
  * document. */
+int host_start_params_parse(const msgpack_object *p, host_start_params *sp) {
+    memset(sp, 0, sizeof *sp);
+    const msgpack_object *turns = rpc_map_get(p, "turns");
+    if (!p || p->type != MSGPACK_OBJECT_MAP || !turns || turns->type != MSGPACK_OBJECT_ARRAY ||
+        turns->via.array.size == 0 || turns->via.array.size > 1000)
+        return -1;
+    size_t n = turns->via.array.size;
+    sp->n = n;
+    sp->turns = calloc(n, sizeof *sp->turns);
+    sp->owned = calloc(n * TURN_STRINGS, sizeof *sp->owned);
+    if (!sp->turns || !sp->owned)
+        return -2;
+    prompt_turn *t = sp->turns;
+    for (size_t i = 0; i < n; i++) {
+        const msgpack_object *o = &turns->via.array.ptr[i];
+        const msgpack_object *doc = rpc_map_get(o, "document");
+        t[i].kind = kind_of(rpc_map_get(o, "kind"));
+        if (doc && doc->type == MSGPACK_OBJECT_STR) {
+            t[i].document = doc->via.str.ptr; /* borrowed: request_start copies */
+            t[i].document_len = doc->via.str.size;
+        } else if (doc && doc->type == MSGPACK_OBJECT_BIN) {
+            t[i].document = doc->via.bin.ptr;
+            t[i].document_len = doc->via.bin.size;
+        }
+        char **own = &sp->owned[i * TURN_STRINGS];
+        t[i].path = own[0] = get_str(o, "path");
+        t[i].question = own[1] = get_str(o, "question");
+        t[i].name = own[2] = get_str(o, "name");
+        t[i].answer = own[3] = get_str(o, "answer");
+        t[i].note_quote = own[4] = get_str(o, "note_quote");
+        t[i].note_comment = own[5] = get_str(o, "note_comment");
+        t[i].note_kind = own[6] = get_str(o, "note_kind");
+        t[i].line_start = get_int(o, "line_start", 0);
+        t[i].line_end = get_int(o, "line_end", t[i].line_start);
+    }
+    request_params *rp = &sp->rp;
+    rp->command = sp->command = get_str(p, "command");
+    rp->provider = sp->provider = get_str(p, "provider");
+    rp->model = sp->model = get_str(p, "model");
+    rp->system = sp->system = get_str(p, "system");
+    rp->document = sp->document = get_str(p, "document");
+    rp->thread = sp->thread = get_str(p, "thread");
+    rp->turns = t;
+    rp->n_turns = n;
+    rp->max_tokens = get_int(p, "max_tokens", 0);
+    const msgpack_object *notes = rpc_map_get(p, "notes");
+    rp->notes = notes && notes->type == MSGPACK_OBJECT_BOOLEAN && notes->via.boolean;
+    return 0;
+}
+
+void host_start_params_free(host_start_params *sp) {
+    for (size_t i = 0; sp->owned && i < sp->n * TURN_STRINGS; i++)
+        free(sp->owned[i]);
+    free(sp->owned);
+    free(sp->turns);
+    free(sp->command);
+    free(sp->provider);
+    free(sp->model);
+    free(sp->system);
+    free(sp->document);
+    free(sp->thread);
+    memset(sp, 0, sizeof *sp);
+}
+
 static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
     host *h = ud;
     if (msg->kind != RPC_REQUEST)
         return;
     const msgpack_object *p = msg->params->via.array.size ? &msg->params->via.array.ptr[0] : NULL;
-    const msgpack_object *turns = rpc_map_get(p, "turns");
-    if (!p || p->type != MSGPACK_OBJECT_MAP || !turns || turns->type != MSGPACK_OBJECT_ARRAY ||
-        turns->via.array.size == 0 || turns->via.array.size > 1000) {
+    host_start_params sp;
+    int rc = host_start_params_parse(p, &sp);
+    if (rc == -1) {
+        host_start_params_free(&sp);
         rpc_reply_error(ch, msg->msgid,
                         "start: expected {command, turns = {...}} with at least one turn");
         return;
     }
-    size_t n = turns->via.array.size;
-    prompt_turn *t = calloc(n, sizeof *t);
-    char **owned = calloc(n * TURN_STRINGS, sizeof *owned);
-    request_params rp;
-    memset(&rp, 0, sizeof rp);
-    char *command = get_str(p, "command"), *provider = get_str(p, "provider"),
-         *model = get_str(p, "model"), *system = get_str(p, "system"),
-         *document = get_str(p, "document"), *thread = get_str(p, "thread");
-    request *r = NULL;
-    if (t && owned) {
-        for (size_t i = 0; i < n; i++) {
-            const msgpack_object *o = &turns->via.array.ptr[i];
-            const msgpack_object *doc = rpc_map_get(o, "document");
-            t[i].kind = kind_of(rpc_map_get(o, "kind"));
-            if (doc && doc->type == MSGPACK_OBJECT_STR) {
-                t[i].document = doc->via.str.ptr; /* borrowed: request_start copies */
-                t[i].document_len = doc->via.str.size;
-            } else if (doc && doc->type == MSGPACK_OBJECT_BIN) {
-                t[i].document = doc->via.bin.ptr;
-                t[i].document_len = doc->via.bin.size;
-            }
-            char **own = &owned[i * TURN_STRINGS];
-            t[i].path = own[0] = get_str(o, "path");
-            t[i].question = own[1] = get_str(o, "question");
-            t[i].name = own[2] = get_str(o, "name");
-            t[i].answer = own[3] = get_str(o, "answer");
-            t[i].note_quote = own[4] = get_str(o, "note_quote");
-            t[i].note_comment = own[5] = get_str(o, "note_comment");
-            t[i].note_kind = own[6] = get_str(o, "note_kind");
-            t[i].line_start = get_int(o, "line_start", 0);
-            t[i].line_end = get_int(o, "line_end", t[i].line_start);
-        }
-        rp.command = command;
-        rp.turns = t;
-        rp.n_turns = n;
-        rp.provider = provider;
-        rp.model = model;
-        rp.system = system;
-        rp.max_tokens = get_int(p, "max_tokens", 0);
-        rp.document = document;
-        rp.thread = thread;
-        const msgpack_object *notes = rpc_map_get(p, "notes");
-        rp.notes = notes && notes->type == MSGPACK_OBJECT_BOOLEAN && notes->via.boolean;
-        r = request_start(h->eng, &rp, NULL);
-    }
+    request *r = rc == 0 ? request_start(h->eng, &sp.rp, NULL) : NULL;
     if (r) {
         msgpack_packer *pk = rpc_reply_begin(ch, msg->msgid);
         if (pk) {
@@ -391,16 +412,7 @@ static void m_start(rpc_channel *ch, const rpc_message *msg, void *ud) {
     } else {
         rpc_reply_error(ch, msg->msgid, "start: out of memory, or ami is shutting down");
     }
-    for (size_t i = 0; owned && i < n * TURN_STRINGS; i++)
-        free(owned[i]);
-    free(owned);
-    free(t);
-    free(command);
-    free(provider);
-    free(model);
-    free(system);
-    free(document);
-    free(thread);
+    host_start_params_free(&sp);
 }
 
 /* cancel(ids) -> number of answers stopped.  ids: a list of request ids. */
@@ -871,6 +883,9 @@ static const rpc_method host_methods[] = {
     {"usage_report", m_usage_report},
     {"thread_history", host_m_thread_history},
     {"models_used", host_m_models_used},
+    {"compare", host_m_compare},
+    {"vote", host_m_vote},
+    {"arena_report", host_m_arena_report},
     {"notes_load", host_m_notes_load},
     {"notes_state", host_m_notes_state},
     {"notes_dismiss_all", host_m_notes_dismiss_all},

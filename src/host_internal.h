@@ -49,6 +49,28 @@ void host_kv_num(msgpack_packer *pk, const char *k, double v);
 void host_kv_bool(msgpack_packer *pk, const char *k, int v);
 uint32_t host_reply_token(rpc_channel *ch, const rpc_message *msg, uint32_t token);
 
+/* The parameters of start() (and compare()): {command, turns = {{kind, document, path,
+ * line_start, line_end, question, name, answer, note_quote, note_comment, note_kind}, ...},
+ * provider, model, max_tokens, system, document, thread, notes}.  rp borrows from the message
+ * and from the strings owned here. */
+typedef struct host_start_params {
+    request_params rp;
+    prompt_turn *turns;
+    size_t n;
+    char **owned;
+    char *command, *provider, *model, *system, *document, *thread;
+} host_start_params;
+
+/// 0; -1 when p is not of that shape; -2 when out of memory.  Free with
+/// host_start_params_free() whatever it returns.
+int host_start_params_parse(const msgpack_object *p, host_start_params *sp);
+void host_start_params_free(host_start_params *sp);
+
+/* The personal arena (src/host_arena.c). */
+void host_m_compare(rpc_channel *ch, const rpc_message *msg, void *ud);
+void host_m_vote(rpc_channel *ch, const rpc_message *msg, void *ud);
+void host_m_arena_report(rpc_channel *ch, const rpc_message *msg, void *ud);
+
 /* Margin notes (src/host_notes.c). */
 void host_m_notes_load(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_notes_state(rpc_channel *ch, const rpc_message *msg, void *ud);

@@ -27,6 +27,14 @@
 #define BODY_HEAD_MAX 512
 #define USAGE_UNKNOWN (-1)
 
+/* Two requests compared side by side (request_params.pair_with) share a pair: the budget
+ * sees them as one, deciding once for both, on the sum of their estimates.  Each member holds a
+ * reference; the last one released frees it. */
+typedef struct request_pair {
+    request *member[2]; /* NULL once released */
+    int refs;
+} request_pair;
+
 struct request {
     engine *e;
     request *next;
@@ -68,6 +76,9 @@ struct request {
     int timer_closed;
     double budget_estimate;
     int budget_estimate_known;
+    request_pair *pair;
+    int pair_slot;
+    int budget_ready; /* at the budget stage, waiting for the pair's other member */
 
     /* What came back. */
     buf answer;    /* the whole answer, for the ledger and the token estimate */
@@ -188,6 +199,11 @@ static void release(request *r) {
     if (!r->timer_closed || r->ledger_pending)
         return;
     engine *e = r->e;
+    if (r->pair) {
+        r->pair->member[r->pair_slot] = NULL;
+        if (--r->pair->refs == 0)
+            free(r->pair);
+    }
     request_free_fields(r);
     free(r);
     e->pending_closes--;
@@ -332,10 +348,23 @@ static void record(request *r, const request_result *res) {
 
 /* Ends the request: delivers the text still pending, computes the cost, records the row,
  * reports the end, and frees the request. */
+static request *partner(const request *r) {
+    request *o = r->pair ? r->pair->member[1 - r->pair_slot] : NULL;
+    return o && !o->ended ? o : NULL;
+}
+
+static void budget_query(request *r);
+
 static void finish(request *r, request_state s, const char *kind, const char *message) {
     if (r->ended)
         return;
     r->ended = 1;
+    /* A pair's other answer waiting for this one at the budget stage decides alone now. */
+    request *o = partner(r);
+    if (o && o->budget_ready) {
+        o->budget_ready = 0;
+        budget_query(o);
+    }
     if (r->key_req) {
         keys_cancel(r->key_req);
         r->key_req = NULL;
@@ -800,6 +829,8 @@ static void send_now(request *r) {
 
 /* ---- budget --------------------------------------------------------------------------------- */
 
+/* The budget's verdict for r, and for its pair's other member when that one waits at the
+ * budget stage too: one decision on the sum of their estimates, applied to both. */
 static void on_month(void *ud, int rc, const ledger_totals *t, const char *err) {
     request *r = ud;
     r->ledger_pending = 0;
@@ -807,27 +838,53 @@ static void on_month(void *ud, int rc, const ledger_totals *t, const char *err) 
         release(r);
         return;
     }
+    request *o = partner(r);
+    if (o && !o->budget_ready)
+        o = NULL;
     const ami_config *cfg = engine_config(r->e);
     budget_request br;
     memset(&br, 0, sizeof br);
     br.month_spent_usd = rc == 0 && t ? t->cost_usd : 0;
     br.ledger_ok = rc == 0;
     br.ledger_error = err;
-    br.estimate_usd = r->budget_estimate;
-    br.estimate_known = r->budget_estimate_known;
-    br.prompt_tokens = r->prompt.prompt_tokens;
-    br.max_output_tokens = r->max_tokens;
+    br.estimate_usd = r->budget_estimate + (o ? o->budget_estimate : 0);
+    br.estimate_known = r->budget_estimate_known && (!o || o->budget_estimate_known);
+    br.prompt_tokens = r->prompt.prompt_tokens + (o ? o->prompt.prompt_tokens : 0);
+    br.max_output_tokens = r->max_tokens + (o ? o->max_tokens : 0);
     char msg[768];
     budget_verdict verdict = budget_decide(cfg, &br, msg, sizeof msg);
     /* The verdict's sentence starts with "ami: "; the sinks add their own prefix. */
     const char *text = strncmp(msg, "ami: ", 5) == 0 ? msg + 5 : msg;
+    char both[900];
+    if (o && verdict != BUDGET_OK) {
+        snprintf(both, sizeof both, "%s (the two answers of the comparison, together)", text);
+        text = both;
+    }
+    if (o)
+        o->budget_ready = 0;
     if (verdict == BUDGET_REFUSED) {
+        if (o)
+            finish(o, REQUEST_REFUSED, "budget", text);
         finish(r, REQUEST_REFUSED, "budget", text);
         return;
     }
     if (verdict == BUDGET_UNENFORCED)
         engine_notice(r->e, r, text);
     send_now(r);
+    if (o && !o->ended)
+        send_now(o);
+}
+
+static void budget_query(request *r) {
+    ledger *l = engine_ledger(r->e);
+    int rc = l ? ledger_month(l, NULL, on_month, r) : LEDGER_EUNUSABLE;
+    if (rc == 0)
+        r->ledger_pending = 1;
+    else
+        on_month(r, rc, NULL,
+                 !l                ? "the ledger is turned off (ledger.enabled = false)"
+                 : ledger_error(l) ? ledger_error(l)
+                                   : "the ledger cannot be read");
 }
 
 static void check_budget(request *r) {
@@ -845,15 +902,12 @@ static void check_budget(request *r) {
         r->budget_estimate_known
             ? ((double)r->prompt.prompt_tokens * pp + (double)r->max_tokens * cp) / 1e6
             : 0;
-    ledger *l = engine_ledger(r->e);
-    int rc = l ? ledger_month(l, NULL, on_month, r) : LEDGER_EUNUSABLE;
-    if (rc == 0)
-        r->ledger_pending = 1;
-    else
-        on_month(r, rc, NULL,
-                 !l                ? "the ledger is turned off (ledger.enabled = false)"
-                 : ledger_error(l) ? ledger_error(l)
-                                   : "the ledger cannot be read");
+    request *o = partner(r);
+    if (o && !o->budget_ready) {
+        r->budget_ready = 1; /* the other answer decides for both when it gets here */
+        return;
+    }
+    budget_query(r);
 }
 
 /* ---- key, kick-off -------------------------------------------------------------------------- */
@@ -1089,6 +1143,18 @@ request *request_start(engine *e, const request_params *p, void *ud) {
     r->document = dup_or_null(p->document);
     r->thread = dup_or_null(p->thread);
     r->no_ledger = p->no_ledger;
+    if (p->pair_with && !p->pair_with->ended && !p->pair_with->pair) {
+        request_pair *pr = calloc(1, sizeof *pr);
+        if (pr) {
+            pr->member[0] = p->pair_with;
+            pr->member[1] = r;
+            pr->refs = 2;
+            p->pair_with->pair = pr;
+            p->pair_with->pair_slot = 0;
+            r->pair = pr;
+            r->pair_slot = 1;
+        }
+    }
     /* Notes for a critique whose last turn has its document. */
     r->want_notes = p->notes && p->n_turns && p->turns[p->n_turns - 1].kind == PROMPT_CRITIQUE &&
                     p->turns[p->n_turns - 1].document;

@@ -25,6 +25,13 @@ int cli_critique(int argc, char **argv);
 int cli_explore(int argc, char **argv);
 /// `ami explain NAME [--file FILE] [OPTIONS]`
 int cli_explain(int argc, char **argv);
+/// `ami compare FILE [--lines A-B] [--models M1,M2] [OPTIONS] [QUESTION...]`: two models, one
+/// question, a vote on a terminal.
+int cli_compare(int argc, char **argv);
+/// `ami vote PAIR a|b|tie|bad`
+int cli_vote(int argc, char **argv);
+/// `ami arena [--command C] [--language L] [--since YYYY-MM] [--min-votes N] [--json]`
+int cli_arena(int argc, char **argv);
 /// `ami models [--provider P] [--refresh] [--json]`
 int cli_models(int argc, char **argv);
 

@@ -70,6 +70,11 @@ typedef struct ami_config {
                                    and the user's */
     size_t n_questions;
 
+    char **compare_models; /* compare.models (keep n_compare_models right after it) */
+    size_t n_compare_models;
+    int compare_blind;
+    long compare_min_votes;
+
     int carbon_enabled;
     double (*carbon_points)[2]; /* (total tokens, grams CO2e) pairs, ascending */
     size_t n_carbon_points;

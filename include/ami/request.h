@@ -52,14 +52,18 @@ typedef struct request_params {
     const char *command; /* "ask", "critique", "explain", "followup": for the ledger */
     const prompt_turn *turns;
     size_t n_turns;
-    const char *provider; /* NULL: the configured one */
-    const char *model;    /* NULL: the configured one */
-    const char *system;   /* NULL: the built-in persona */
-    long max_tokens;      /* <= 0: the configured one */
-    const char *document; /* the document's path, for the ledger (NULL: none) */
-    const char *thread;   /* thread id, for the ledger (NULL: none) */
-    int no_ledger;        /* do not record this request */
-    int notes;            /* a critique: cut the answer into margin notes (REQUEST_EV_NOTE) */
+    const char *provider;      /* NULL: the configured one */
+    const char *model;         /* NULL: the configured one */
+    const char *system;        /* NULL: the built-in persona */
+    long max_tokens;           /* <= 0: the configured one */
+    const char *document;      /* the document's path, for the ledger (NULL: none) */
+    const char *thread;        /* thread id, for the ledger (NULL: none) */
+    int no_ledger;             /* do not record this request */
+    int notes;                 /* a critique: cut the answer into margin notes (REQUEST_EV_NOTE) */
+    struct request *pair_with; /* compared side by side with this request, started just before
+                                  in the same turn of the loop: the budget decides once for
+                                  both, on the sum of their estimates (a pair over a cap is
+                                  refused whole, before anything is sent) */
 } request_params;
 
 typedef struct request_result {

@@ -74,7 +74,7 @@ function M.critique(o)
   end
   local t = thread_mod().get(buf, true)
   local question, preset = M.preset_question(o.args)
-  return require('ami.thread').ask(t, {
+  local turn = {
     kind = 'critique',
     document = document,
     path = t.name,
@@ -82,7 +82,33 @@ function M.critique(o)
     line_end = last,
     question = question,
     preset = preset,
-  })
+  }
+  if o.bang then -- two models at once, side by side (ami-arena)
+    return require('ami.compare').start(t, turn)
+  end
+  return require('ami.thread').ask(t, turn)
+end
+
+--- :[range]AmiCompare [question]: :Critique! under its own name.
+function M.compare(o)
+  o.bang = true
+  return M.critique(o)
+end
+
+--- :AmiVote a|b|tie|bad
+function M.vote(o)
+  local result = vim.trim(o.args or '')
+  local valid = { a = true, b = true, tie = true, bad = true }
+  if not valid[result] then
+    return err('AmiVote takes a, b, tie (both good) or bad (both bad)')
+  end
+  local c = require('ami.compare')
+  return c.vote(c.current(), result)
+end
+
+--- :AmiArena
+function M.arena()
+  return require('ami.compare').arena()
 end
 
 --- The question of ":Critique ARGS": a preset's question when ARGS starts with a preset
@@ -192,12 +218,16 @@ function M.explain(o)
   local s, e, lines = paragraph(buf, lnum)
   local context = table.concat(vim.list_slice(lines, s, e), '\n')
   local t = thread_mod().get(buf, true)
-  return require('ami.thread').ask(t, {
+  local turn = {
     kind = 'explain',
     name = name,
     document = context ~= '' and context or nil,
     path = t.name,
-  })
+  }
+  if o.bang then
+    return require('ami.compare').start(t, turn)
+  end
+  return require('ami.thread').ask(t, turn)
 end
 
 --- :AmiAsk [question]: without a question, the input area opens (the writer asked for it).

@@ -27,6 +27,8 @@ local defaults = {
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
   quote = { format = 'markdown' },
   notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
+  -- The personal arena (:help ami-arena).
+  compare = { models = { 'anthropic/claude-sonnet-4', 'google/gemini-2.5-flash' }, blind = true, min_votes = 5 },
   -- Question presets (:Critique clarity): questions a friend would ask, never instructions to
   -- rewrite; the same as the engine's (src/config.c).
   questions = {
@@ -46,6 +48,10 @@ local defaults = {
     history_prev = { '<Up>', '<C-p>' },
     history_next = { '<Down>', '<C-n>' },
     stop = { '<C-c>' },
+    vote_a = { 'a' },
+    vote_b = { 'b' },
+    vote_tie = { 't' },
+    vote_bad = { 'x' },
   },
 }
 
@@ -117,7 +123,13 @@ S.root = {
     keys = { t = 'object', help = 'an object', fields = {
       open = { t = 'keys' }, send = { t = 'keys' }, send_insert = { t = 'keys' }, close = { t = 'keys' },
       close_insert = { t = 'keys' }, history_prev = { t = 'keys' }, history_next = { t = 'keys' },
-      stop = { t = 'keys' },
+      stop = { t = 'keys' }, vote_a = { t = 'keys' }, vote_b = { t = 'keys' }, vote_tie = { t = 'keys' },
+      vote_bad = { t = 'keys' },
+    } },
+    compare = { t = 'object', help = 'an object', fields = {
+      models = { t = 'strlist', help = 'a list of model ids' },
+      blind = { t = 'boolean', help = 'true or false' },
+      min_votes = { t = 'integer', min = 1, max = 1e6, help = 'a number of votes' },
     } },
     notes = { t = 'object', help = 'an object', fields = {
       enabled = { t = 'boolean', help = 'true or false' },
@@ -268,6 +280,16 @@ check = function(node, v, path)
       end
       if type(q) ~= 'string' or q == '' then
         return ('%s must be a question (a string), not %s'):format(sub, kind(q))
+      end
+    end
+  elseif t == 'strlist' then
+    if type(v) ~= 'table' or (next(v) ~= nil and not islist(v)) then
+      return ('%s must be %s, not %s'):format(path, node.help, kind(v))
+    end
+    for i, x in ipairs(v) do
+      if type(x) ~= 'string' or x == '' then
+        return ('%s[%d] must be a model id (a non-empty string), not %s'):format(path, i,
+          type(x) == 'string' and 'an empty string' or kind(x))
       end
     end
   elseif t == 'keys' then
