@@ -588,6 +588,7 @@ static void on_votes(void *ud, int rc, const ledger_vote *votes, size_t n, const
             return;
         }
         cli_print_json(j);
+        L->rc = CLI_OK;
     } else {
         buf out = {0};
         L->rc = arena_report_text(votes, n, &L->ro, &out) == 0 ? CLI_OK : 1;
