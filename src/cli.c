@@ -276,6 +276,19 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
                 cJSON_AddNullToObject(o, "http_status");
             cJSON_AddStringToObject(o, "message", res->message ? res->message : "");
             cJSON_AddBoolToObject(o, "partial", res->text_bytes > 0);
+            /* What was spent all the same (an error beside the usage, a cut stream). */
+            if (res->prompt_tokens > 0 || res->completion_tokens > 0) {
+                cJSON *u = cJSON_AddObjectToObject(o, "usage");
+                cJSON_AddNumberToObject(u, "prompt_tokens", (double)res->prompt_tokens);
+                cJSON_AddNumberToObject(u, "completion_tokens", (double)res->completion_tokens);
+                cJSON_AddBoolToObject(u, "estimated", res->tokens_estimated);
+                if (res->cost_source == COST_UNKNOWN)
+                    cJSON_AddNullToObject(u, "cost_usd");
+                else
+                    cJSON_AddNumberToObject(u, "cost_usd", res->cost_usd);
+                cJSON_AddStringToObject(u, "cost_source",
+                                        cost_source_name((cost_source)res->cost_source));
+            }
         }
         cli_print_json(o);
     }

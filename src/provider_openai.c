@@ -331,15 +331,17 @@ static void oa_emit(provider_decoder *d, const oa_fields *f) {
         provider__emit_text(d, p, n);
     else if (f->parts)
         emit_parts(d, f->parts);
-    if (f->error)
-        provider__emit_error_json(d, f->error, f->root);
     if (f->finish.set && (p = provider__jstr_text(d, &f->finish, &n)))
         provider__emit_finish(d, p, n);
+    /* Usage before an error of the same chunk: OpenRouter sends an error beside the usage of
+     * what was already spent, and the error ends the answer (the usage would be lost). */
     if (f->usage) {
         provider_usage u;
         oa_usage(f->usage, &u);
         provider__emit_usage(d, &u);
     }
+    if (f->error)
+        provider__emit_error_json(d, f->error, f->root);
 }
 
 static int is_done(const char *data, size_t len) {

@@ -164,7 +164,9 @@ SCENARIOS  — chosen by the request's model: "fake/<scenario>?k=v&k=v" (URL-enc
         openrouter  data: {"id","provider","model","object","created","error":{"code":429,
                     "message":"Rate limit exceeded","metadata":{"error_type":
                     "rate_limit_exceeded","provider_name":"Fake"}},"choices":[{"index":0,
-                    "delta":{"content":""},"finish_reason":"error",…}]}   (no [DONE])
+                    "delta":{"content":""},"finish_reason":"error",…}]}   (no [DONE]);
+                    usage=1: the same chunk also carries "usage" (tokens and cost), then
+                    "data: [DONE]", as OpenRouter was recorded doing
         openai, mistral, scaleway  data: {"error":{"message","type":"server_error","param":
                     null,"code":null}}
         ollama      data: {"error":{"message","type":"api_error","param":null,"code":null}}
@@ -1089,6 +1091,11 @@ class ChatRenderer:
             err = {"code": 429 if p.str("code") is None else code,
                    "message": msg or "Rate limit exceeded",
                    "metadata": {"error_type": "rate_limit_exceeded", "provider_name": "Fake"}}
+            if p.str("usage") == "1":
+                # As recorded from OpenRouter: the error rides in a chunk that also carries the
+                # usage (tokens and cost were spent), and the stream still ends with [DONE].
+                return c.event(c.dumps(self.chunk([self.choice({"content": ""}, "error")],
+                                                  error=err, usage=self.usage()))) + self.done()
             return c.event(c.dumps(self.chunk([self.choice({"content": ""}, "error")],
                                               error=err)))
         if f == "llamacpp":
