@@ -90,6 +90,30 @@ static void sink_end(void *ud) {
     fflush(stdout);
 }
 
+int cli_training_ok(const cli_opts *o, const ami_config *cfg, const char *model) {
+    size_t n = model ? strlen(model) : 0;
+    int free_model = n > 5 && strcmp(model + n - 5, ":free") == 0;
+    if (!free_model || config_deny_data_collection(cfg) || o->allow_training)
+        return 1;
+    if (isatty(0) && isatty(2)) {
+        fprintf(stderr,
+                "ami: %s is a free model: its providers may keep and train on what you send. "
+                "Send it anyway? [y/N] ",
+                model);
+        char line[16];
+        if (fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y'))
+            return 1;
+        fprintf(stderr, "ami: not sent\n");
+        return 0;
+    }
+    fprintf(stderr,
+            "ami: %s is a free model: its providers may keep and train on what you send; add "
+            "--allow-training to send it anyway, or set privacy.data_collection = \"deny\" "
+            "(then no provider that trains is used)\n",
+            model);
+    return 0;
+}
+
 int cli_exit_for(int state, const char *kind) {
     request_state s = (request_state)state;
     /* A missing key, a bad setting or bad input is the user's to fix, like a bad flag. */
@@ -339,6 +363,8 @@ const char cli_common_help[] =
     "  --max-tokens N    the most the answer may use\n"
     "  --json            one JSON object per line on stdout (delta, then done or error)\n"
     "  --no-ledger       do not record this request in the usage ledger\n"
+    "  --allow-training  send to a free model (\":free\") although its providers may keep\n"
+    "                    and train on the text (with privacy.data_collection = \"allow\")\n"
     "Exit status: 0 done, 2 usage or configuration error, 3 provider error, 4 the stream was\n"
     "cut off, 5 refused by the budget, 130 interrupted.\n";
 
@@ -357,6 +383,10 @@ int cli_parse_opts(int argc, char **argv, cli_opts *o, unsigned takes) {
         }
         if (strcmp(a, "--no-ledger") == 0) {
             o->no_ledger = 1;
+            continue;
+        }
+        if (strcmp(a, "--allow-training") == 0) {
+            o->allow_training = 1;
             continue;
         }
         if ((takes & CLI_TAKES_NOTES) && strcmp(a, "--notes") == 0) {
@@ -507,6 +537,11 @@ static int run_request(const char *command, const cli_opts *o, const prompt_turn
     R.file = file;
     R.exit_code = CLI_EPROVIDER;
     int notes = turn->kind == PROMPT_CRITIQUE && (o->notes || cfg.notes_enabled);
+    if (!cli_training_ok(o, &cfg, o->model ? o->model : cfg.model)) {
+        config_free(&cfg);
+        http_global_cleanup();
+        return CLI_EUSAGE;
+    }
     /* --preset: the preset's question, then the words given after it, if any. */
     prompt_turn with_preset;
     buf preset_q = {0};

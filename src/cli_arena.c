@@ -377,6 +377,12 @@ int cli_compare(int argc, char **argv) {
     snprintf(m0, sizeof m0, "%s", models[0]);
     snprintf(m1, sizeof m1, "%s", models[1]);
     free(given);
+    if (!cli_training_ok(&o, &cfg, m0) || !cli_training_ok(&o, &cfg, m1)) {
+        config_free(&cfg);
+        buf_free(&doc);
+        buf_free(&o.question);
+        return CLI_EUSAGE;
+    }
     int blind = cfg.compare_blind;
     int notes = cfg.notes_enabled;
     if (http_global_init() != 0) {

@@ -11,7 +11,7 @@
 typedef struct cli_opts {
     const char *provider, *model, *base_url, *system, *file, *lines, *preset, *models;
     long max_tokens;
-    int json, no_ledger, help, notes;
+    int json, no_ledger, help, notes, allow_training;
     buf question;
 } cli_opts;
 
@@ -41,6 +41,11 @@ int cli_parse_lines(const char *s, long *a, long *b);
 
 /// The exit status for how a request ended (CLI_OK, CLI_EPROVIDER, …; see cli.h).
 int cli_exit_for(int state, const char *error_kind);
+
+/// Whether model may be sent the text: a free model (OpenRouter's ":free" variants, whose
+/// providers may keep and train on prompts) with privacy.data_collection "allow" needs
+/// --allow-training, or a "yes" on a terminal.  1 to go on; 0 after saying why on stderr.
+int cli_training_ok(const cli_opts *o, const ami_config *cfg, const char *model);
 
 /// The help text of the options cli_parse_opts() reads.
 extern const char cli_common_help[];

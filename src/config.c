@@ -95,6 +95,15 @@ static const field notes_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* What the provider may keep (`:help ami-privacy`). */
+static const char *const collection_choices[] = {"deny", "allow", NULL};
+static const field privacy_fields[] = {
+    {"data_collection", F_ENUM, OFF(privacy_data_collection), 0, 0, collection_choices, NULL,
+     "\"deny\" or \"allow\""},
+    {"zdr", F_BOOL, OFF(privacy_zdr), 0, 0, NULL, NULL, "true or false"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
 /* The personal arena (`:help ami-arena`). */
 static const field compare_fields[] = {
     {"models", F_STRLIST, OFF(compare_models), 0, 0, NULL, NULL, "a list of model ids"},
@@ -178,6 +187,7 @@ static const field top_fields[] = {
     {"quote", F_OBJ, NO_STORE, 0, 0, NULL, quote_fields, "an object"},
     {"notes", F_OBJ, NO_STORE, 0, 0, NULL, notes_fields, "an object"},
     {"compare", F_OBJ, NO_STORE, 0, 0, NULL, compare_fields, "an object"},
+    {"privacy", F_OBJ, NO_STORE, 0, 0, NULL, privacy_fields, "an object"},
     {"questions", F_QUESTIONS, 0, 0, 0, NULL, NULL,
      "an object of preset names and their questions"},
     {"keys", F_OBJ, NO_STORE, 0, 0, NULL, keys_fields, "an object"},
@@ -634,6 +644,7 @@ int config_init(ami_config *c) {
     c->carbon_enabled = 1;
     c->notes_enabled = 1;
     c->compare_blind = 1;
+    c->privacy_data_collection = strdup("deny");
     c->compare_min_votes = 5;
     static const char *const default_compare[] = {"anthropic/claude-sonnet-4",
                                                   "google/gemini-2.5-flash"};
@@ -647,7 +658,8 @@ int config_init(ami_config *c) {
         memcpy(c->carbon_points, default_carbon, sizeof default_carbon);
         c->n_carbon_points = n;
     }
-    int ok = c->provider && c->model && c->language && c->carbon_points && c->n_compare_models == 2;
+    int ok = c->provider && c->model && c->language && c->carbon_points &&
+             c->privacy_data_collection && c->n_compare_models == 2;
     for (size_t i = 0; ok && i < N_DEFAULT_QUESTIONS; i++)
         ok = set_question(c, default_questions[i][0], default_questions[i][1]) == 0;
     if (!ok) {
@@ -655,6 +667,10 @@ int config_init(ami_config *c) {
         return -1;
     }
     return 0;
+}
+
+int config_deny_data_collection(const ami_config *c) {
+    return !c->privacy_data_collection || strcmp(c->privacy_data_collection, "allow") != 0;
 }
 
 const char *config_question_text(const ami_config *c, const char *name) {
@@ -696,6 +712,7 @@ void config_free(ami_config *c) {
     for (size_t i = 0; c->compare_models && i < c->n_compare_models; i++)
         free(c->compare_models[i]);
     free(c->compare_models);
+    free(c->privacy_data_collection);
     free(c->ledger_path);
     free(c->carbon_points);
     free(c->file);
@@ -825,6 +842,9 @@ char *config_defaults_json(void) {
     cJSON_AddBoolToObject(s, "wrap", 1);
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
+    cJSON *pv = cJSON_AddObjectToObject(o, "privacy");
+    cJSON_AddStringToObject(pv, "data_collection", "deny");
+    cJSON_AddBoolToObject(pv, "zdr", 0);
     cJSON *cmp = cJSON_AddObjectToObject(o, "compare");
     cJSON *cm = cJSON_AddArrayToObject(cmp, "models");
     for (size_t i = 0; i < c.n_compare_models; i++)

@@ -65,6 +65,15 @@ int provider__openai_body(const provider_def *def, const provider_request *req, 
         rc |= buf_append_str(b, ",\"temperature\":");
         rc |= provider__json_double(b, req->temperature);
     }
+    /* OpenRouter only (the one provider with attribution): others reject unknown fields. */
+    if (def->attribution && (req->deny_data_collection || req->zdr)) {
+        rc |= buf_append_str(b, ",\"provider\":{");
+        if (req->deny_data_collection)
+            rc |= buf_append_str(b, "\"data_collection\":\"deny\"");
+        if (req->zdr)
+            rc |= buf_append_str(b, req->deny_data_collection ? ",\"zdr\":true" : "\"zdr\":true");
+        rc |= buf_append_byte(b, '}');
+    }
     rc |= buf_append_byte(b, '}');
     return rc ? -1 : 0;
 }

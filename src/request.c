@@ -735,10 +735,19 @@ static void on_http_done(void *ud, const http_result *res) {
             return;
         }
         const char *st = status_text(res->status);
-        finishf(r, REQUEST_ERROR, "http", "%s refused the request (HTTP %ld%s%s)%s%s%s",
+        /* OpenRouter found no provider that may serve the model under the privacy settings. */
+        const char *hint = "";
+        if (message && strstr(message, "data policy") && r->prov.def.attribution)
+            hint = config_deny_data_collection(engine_config(r->e))
+                       ? "; privacy.data_collection = \"deny\" (or privacy.zdr) leaves no "
+                         "provider for this model: choose another with :AmiModel, or allow it "
+                         "for this model knowingly"
+                       : "; privacy.zdr leaves no provider for this model: choose another with "
+                         ":AmiModel";
+        finishf(r, REQUEST_ERROR, "http", "%s refused the request (HTTP %ld%s%s)%s%s%s%s",
                 r->provider_name, res->status, st ? " " : "", st ? st : "", message ? ": " : "",
                 message ? message : (res->body_len ? "" : ", with no message"),
-                r->attempt > 1 ? " (after retrying)" : "");
+                r->attempt > 1 ? " (after retrying)" : "", hint);
         free(kind);
         free(message);
         return;
@@ -788,6 +797,8 @@ static void send_now(request *r) {
     pr.n_messages = r->prompt.n_messages;
     pr.max_tokens = r->max_tokens;
     pr.temperature = r->temperature;
+    pr.deny_data_collection = config_deny_data_collection(engine_config(r->e));
+    pr.zdr = engine_config(r->e)->privacy_zdr;
     size_t body_len = 0;
     char *body = provider_build_body(&r->prov.def, &pr, &body_len);
     char *url = provider_endpoint(&r->prov.def, r->prov.base_url);

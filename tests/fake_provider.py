@@ -89,6 +89,9 @@ AUTHENTICATION  (checked on every route, except OpenRouter's public GET /models)
     provider whose answer ami must redact.
 
 REQUEST CHECKS (chat routes, after authentication)
+    OpenRouter: a model whose id ends in ":free" asked with "provider":{"data_collection":
+    "deny"} (or "zdr":true) -> 404 "No endpoints found matching your data policy (Free model
+    training). Configure: https://openrouter.ai/settings/privacy" (Zero data retention).
     body not JSON -> 400; no `model` -> 400; `messages` not a list -> 400 (Mistral: 422
     whose `message` is an object); Anthropic without an integer `max_tokens` -> 400
     "max_tokens: Field required".  `"stream": true` streams SSE; otherwise one JSON answer
@@ -1834,6 +1837,18 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply_error(flavour, 400, "messages: Field required")
         if flavour == "anthropic" and not isinstance(req.get("max_tokens"), int):
             return self.reply_error(flavour, 400, "max_tokens: Field required")
+        # OpenRouter's provider routing: a :free model's providers may train on prompts, so
+        # with data_collection "deny" (or zdr) no endpoint is left to serve it.
+        routing = req.get("provider") if isinstance(req.get("provider"), dict) else {}
+        if flavour == "openrouter" and self.model.split("?")[0].endswith(":free"):
+            if routing.get("data_collection") == "deny":
+                return self.reply_error(flavour, 404, "No endpoints found matching your data "
+                                        "policy (Free model training). Configure: "
+                                        "https://openrouter.ai/settings/privacy")
+            if routing.get("zdr") is True:
+                return self.reply_error(flavour, 404, "No endpoints found matching your data "
+                                        "policy (Zero data retention). Configure: "
+                                        "https://openrouter.ai/settings/privacy")
         scen, p, base = parse_model(self.model)
         if scen == "http-error" and self.http_error(flavour, p):
             return None

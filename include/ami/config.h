@@ -70,6 +70,9 @@ typedef struct ami_config {
                                    and the user's */
     size_t n_questions;
 
+    char *privacy_data_collection; /* "deny" (the default) or "allow" */
+    int privacy_zdr;               /* privacy.zdr */
+
     char **compare_models; /* compare.models (keep n_compare_models right after it) */
     size_t n_compare_models;
     int compare_blind;
@@ -111,6 +114,9 @@ const config_provider *config_find_provider(const ami_config *c, const char *nam
 
 /// Price per million tokens for model from the `prices` table; 0 when found, -1 otherwise.
 int config_find_price(const ami_config *c, const char *model, double *prompt, double *completion);
+
+/// True when privacy.data_collection is "deny".
+int config_deny_data_collection(const ami_config *c);
 
 /// The question of preset name, or NULL when there is none.  Owned by c.
 const char *config_question_text(const ami_config *c, const char *name);

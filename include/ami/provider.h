@@ -59,6 +59,12 @@ typedef struct provider_request {
     size_t n_messages;
     long max_tokens;    /* <= 0: not sent (OpenAI dialect); Anthropic requires it: 4096 then */
     double temperature; /* < 0 (or not finite): not sent */
+    /* OpenRouter's provider routing (def->attribution, i.e. openrouter): what providers may
+     * keep of the request.  deny_data_collection: "provider":{"data_collection":"deny"}, only
+     * providers that neither store nor train on prompts; zdr: "provider":{"zdr":true}, only
+     * zero-data-retention endpoints.  Ignored by other providers. */
+    int deny_data_collection;
+    int zdr;
 } provider_request;
 
 /* Default output cap for Anthropic, which requires one. */

@@ -107,9 +107,31 @@ local function map_votes(buf, pair)
   end
 end
 
+--- The two models a comparison asks, as the engine chooses them (compare.h): the current model
+--- against the next one of compare.models when it is in the list, else the list's first two.
+function M.models(cfg)
+  local list = cfg.compare.models or {}
+  for i, m in ipairs(list) do
+    if m == cfg.model then
+      return { m, list[i % #list + 1] }
+    end
+  end
+  return { list[1], list[2] }
+end
+
 --- Asks turn (a critique or an explanation of thread t) of two models at once.
-function M.start(t, turn)
+function M.start(t, turn, confirmed)
   local cfg = require('ami.config').get()
+  if not confirmed then
+    local privacy = require('ami.privacy')
+    local models = M.models(cfg)
+    if privacy.needs_confirmation(models[1]) or privacy.needs_confirmation(models[2]) then
+      privacy.confirm(models, function()
+        M.start(t, turn, true)
+      end)
+      return { pending = true }
+    end
+  end
   local notes_on = turn.kind == 'critique' and cfg.notes.enabled
   local token = notes_on and require('ami.notes').begin(t.doc) or nil
   local payload = {

@@ -27,6 +27,8 @@ local defaults = {
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
   quote = { format = 'markdown' },
   notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
+  -- What the provider may keep (:help ami-privacy): OpenRouter's data_collection and zdr.
+  privacy = { data_collection = 'deny', zdr = false },
   -- The personal arena (:help ami-arena).
   compare = { models = { 'anthropic/claude-sonnet-4', 'google/gemini-2.5-flash' }, blind = true, min_votes = 5 },
   -- Question presets (:Critique clarity): questions a friend would ask, never instructions to
@@ -125,6 +127,10 @@ S.root = {
       close_insert = { t = 'keys' }, history_prev = { t = 'keys' }, history_next = { t = 'keys' },
       stop = { t = 'keys' }, vote_a = { t = 'keys' }, vote_b = { t = 'keys' }, vote_tie = { t = 'keys' },
       vote_bad = { t = 'keys' },
+    } },
+    privacy = { t = 'object', help = 'an object', fields = {
+      data_collection = { t = 'enum', choices = { 'deny', 'allow' }, help = '"deny" or "allow"' },
+      zdr = { t = 'boolean', help = 'true or false' },
     } },
     compare = { t = 'object', help = 'an object', fields = {
       models = { t = 'strlist', help = 'a list of model ids' },

@@ -217,6 +217,16 @@ end
 --- question, name, followup }.  Opens the sidebar without taking the focus.
 function M.ask(t, turn, opts)
   opts = opts or {}
+  local privacy = require('ami.privacy')
+  local asked = opts.model or require('ami.config').get().model
+  if not opts.confirmed and privacy.needs_confirmation(asked) then
+    -- A free model may train on the text: ask first (once per model and session).
+    privacy.confirm({ asked }, function()
+      opts.confirmed = true
+      M.ask(t, turn, opts)
+    end)
+    return { pending = true }
+  end
   if t.restoring then
     -- The earlier conversation is on its way from the ledger: this question goes after it.
     -- Its document was taken now: its notes are carried through the edits made from now on.

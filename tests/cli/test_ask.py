@@ -171,6 +171,10 @@ def test_ask_json_error_object(env):
     assert deltas_text(lines) == "1 2 3 "
     assert [o["type"] for o in lines].count("error") == 1 and lines[-1]["type"] == "error"
     assert "done" not in [o["type"] for o in lines]
+    # What was spent is told with the error: this stream reported no usage, so it is estimated.
+    usage = lines[-1].pop("usage")
+    assert usage["estimated"] is True and usage["completion_tokens"] > 0, usage
+    assert usage["cost_usd"] is None and usage["cost_source"] == "unknown", usage
     assert lines[-1] == {
         "type": "error", "kind": "provider", "status": "error", "http_status": None,
         "message": "openrouter reported an error mid-answer (429 rate_limit_exceeded): Rate "

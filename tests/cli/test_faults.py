@@ -327,7 +327,9 @@ def test_never_ending_answer_stopped_by_max_answer_bytes(env):
     env.config({})
     r = ask(env, "fake/huge?mb=20&field=content", "--json")
     assert r.code == 4, (r.code, r.stdout[:100], r.stderr)
-    assert r.json_lines() == [{
+    events = r.json_lines()
+    assert events[0].pop("usage")["estimated"] is True  # the prompt was sent: it was spent
+    assert events == [{
         "type": "error", "kind": "too_long", "status": "interrupted", "http_status": None,
         "message": "the answer passed max_answer_bytes (4194304 bytes) and was stopped; the "
                    "text so far is kept", "partial": False}]

@@ -416,7 +416,7 @@ static const cJSON *jget(const cJSON *o, const char *k) {
 
 static void test_body_openai(void) {
     provider_request req = {
-        "anthropic/claude-sonnet-4", "You are a careful editor.", convo, 3, 0, -1};
+        "anthropic/claude-sonnet-4", "You are a careful editor.", convo, 3, 0, -1, 0, 0};
     cJSON *j = body_json("openrouter", &req, NULL);
     CHECK_STR(jstr(j, "model"), "anthropic/claude-sonnet-4");
     CHECK(cJSON_IsTrue(jget(j, "stream")));
@@ -472,8 +472,34 @@ static void test_body_openai(void) {
     CHECK(provider_build_body(provider_find("openai"), &req, NULL) == NULL);
 }
 
+/* OpenRouter's provider routing: only for OpenRouter, only what was asked. */
+static void test_body_privacy(void) {
+    provider_request req = {"m", NULL, convo, 3, 0, -1, 1, 0};
+    cJSON *j = body_json("openrouter", &req, NULL);
+    CHECK_STR(jstr(jget(j, "provider"), "data_collection"), "deny");
+    CHECK(jget(jget(j, "provider"), "zdr") == NULL);
+    cJSON_Delete(j);
+    req.zdr = 1;
+    j = body_json("openrouter", &req, NULL);
+    CHECK(cJSON_IsTrue(jget(jget(j, "provider"), "zdr")));
+    cJSON_Delete(j);
+    req.deny_data_collection = 0;
+    j = body_json("openrouter", &req, NULL);
+    char *printed = cJSON_PrintUnformatted(jget(j, "provider"));
+    CHECK_STR(printed, "{\"zdr\":true}");
+    free(printed);
+    cJSON_Delete(j);
+    req.deny_data_collection = 1;
+    const char *others[] = {"openai", "mistral", "ollama", "openai-compatible", "anthropic"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        j = body_json(others[i], &req, NULL);
+        CHECK(jget(j, "provider") == NULL);
+        cJSON_Delete(j);
+    }
+}
+
 static void test_body_anthropic(void) {
-    provider_request req = {"claude-sonnet-4-20250514", "Be brief.", convo, 3, 0, 0.5};
+    provider_request req = {"claude-sonnet-4-20250514", "Be brief.", convo, 3, 0, 0.5, 0, 0};
     cJSON *j = body_json("anthropic", &req, NULL);
     CHECK_STR(jstr(j, "model"), "claude-sonnet-4-20250514");
     CHECK_STR(jstr(j, "system"), "Be brief.");
@@ -533,7 +559,7 @@ static void test_body_escaping(void) {
          PROVIDER_STRLEN},
         {NULL, NULL, 0},
     };
-    provider_request req = {"m\"odel", "sys\ntem", m, 4, 0, -1};
+    provider_request req = {"m\"odel", "sys\ntem", m, 4, 0, -1, 0, 0};
     for (int a = 0; a < 2; a++) {
         char *raw = NULL;
         cJSON *j = body_json(a ? "anthropic" : "openai", &req, &raw);
@@ -567,7 +593,7 @@ static void test_body_escaping(void) {
         all[2 * i + 1] = (char)(255 - i);
     }
     const chat_message one = {"user", all, sizeof all};
-    provider_request r2 = {"m", NULL, &one, 1, 0, -1};
+    provider_request r2 = {"m", NULL, &one, 1, 0, -1, 0, 0};
     size_t len;
     char *body = provider_build_body(provider_find("openrouter"), &r2, &len);
     CHECK(body && utf8_ok(body, len));
@@ -590,7 +616,7 @@ static void test_body_large(void) {
     for (size_t i = 0; i < n; i++)
         big[i] = pat[i % (sizeof pat - 1)];
     const chat_message m = {"user", big, n};
-    provider_request req = {"m", "s", &m, 1, 100, 1};
+    provider_request req = {"m", "s", &m, 1, 100, 1, 0, 0};
     double t0 = now_s();
     size_t len;
     char *body = provider_build_body(provider_find("anthropic"), &req, &len);
@@ -1466,6 +1492,7 @@ int main(void) {
     RUN(test_urls);
     RUN(test_headers);
     RUN(test_body_openai);
+    RUN(test_body_privacy);
     RUN(test_body_anthropic);
     RUN(test_body_escaping);
     RUN(test_body_large);
