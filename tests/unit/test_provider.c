@@ -686,15 +686,26 @@ static void test_openrouter_midstream_error(void) {
                    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":"
                    "\"error\"}]}\n\n"
                    "data: [DONE]\n\n");
-    CHECK_STR(t, "M(openai/gpt-4o) T(Par) E(rate_limit_exceeded,429,Rate limit exceeded) "
-                 "F(error) END");
+    /* The error comes last of its chunk: what the chunk also says (finish, usage) is read
+     * before the error ends the answer. */
+    CHECK_STR(t, "M(openai/gpt-4o) T(Par) F(error) E(rate_limit_exceeded,429,Rate limit exceeded) "
+                 "END");
+
+    /* OpenRouter, as recorded: the error beside the usage of what was spent, then [DONE]. */
+    t = decode(OA, "data: {\"id\":\"gen-abc\",\"object\":\"chat.completion.chunk\",\"model\":"
+                   "\"x/y\",\"error\":{\"code\":400,\"message\":\"Token limit reached\"},"
+                   "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":"
+                   "\"error\"}],\"usage\":{\"prompt_tokens\":900,\"completion_tokens\":40,"
+                   "\"total_tokens\":940,\"cost\":0.0033}}\n\n"
+                   "data: [DONE]\n\n");
+    CHECK_STR(t, "M(x/y) F(error) U(900,40,$0.0033,-1,-1) E(400,400,Token limit reached) END");
 
     /* The code as a string. */
     t = decode(OA, "data: {\"id\":\"gen-abc\",\"object\":\"chat.completion.chunk\",\"model\":"
                    "\"x/y\",\"error\":{\"code\":\"server_error\",\"message\":\"Internal error\"},"
                    "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":"
                    "\"error\"}]}\n\n");
-    CHECK_STR(t, "M(x/y) E(server_error,0,Internal error) F(error)");
+    CHECK_STR(t, "M(x/y) F(error) E(server_error,0,Internal error)");
     CHECK_INT(g_ended, 0);
 
     /* An upstream error with the provider's own words in metadata.raw. */
