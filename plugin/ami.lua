@@ -44,6 +44,8 @@ cmd('AmiVote', 'vote', { nargs = 1, desc = 'ami: vote on the comparison: a, b, t
     return { 'a', 'b', 'tie', 'bad' }
   end })
 cmd('AmiArena', 'arena', { nargs = 0, desc = 'ami: the leaderboard of your own votes' })
+cmd('AmiSent', 'sent', { nargs = 0,
+  desc = 'ami: exactly what left the machine for the last request (the key never shown)' })
 cmd('AmiStatus', 'status', { nargs = 0, desc = 'ami: engine, provider, model and API key status' })
 cmd('AmiNotes', 'notes', { nargs = 0, desc = "ami: the document's margin notes in the location list" })
 cmd('AmiNote', 'note', { nargs = 0, desc = 'ami: the margin note under the cursor, in a float' })

@@ -246,6 +246,8 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     case REQUEST_EV_NOTE:
         on_note(R, ev->margin_note);
         return;
+    case REQUEST_EV_SENT: /* `ami log show` reads it from the ledger */
+        return;
     case REQUEST_EV_START:
         if (ev->note)
             fprintf(stderr, "ami: %s\n", ev->note);

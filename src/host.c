@@ -256,6 +256,9 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     case REQUEST_EV_NOTE:
         host_note_event(h, r, ev->margin_note);
         return;
+    case REQUEST_EV_SENT:
+        host_sent_keep(h, r, ev);
+        return;
     case REQUEST_EV_DONE: {
         const request_result *res = ev->result;
         host_ev_begin(h, "done");
@@ -883,6 +886,7 @@ static const rpc_method host_methods[] = {
     {"usage_report", m_usage_report},
     {"thread_history", host_m_thread_history},
     {"models_used", host_m_models_used},
+    {"sent", host_m_sent},
     {"compare", host_m_compare},
     {"vote", host_m_vote},
     {"arena_report", host_m_arena_report},
@@ -902,6 +906,7 @@ static void on_handle_closed(uv_handle_t *h) {
 static void on_engine_closed(void *ud) {
     host *h = ud;
     h->eng = NULL;
+    host_sent_free(h);
     log_debug("engine closed");
     uv_signal_stop(&h->sigterm);
     uv_close((uv_handle_t *)&h->sigterm, on_handle_closed);

@@ -15,7 +15,18 @@
 
 #include <msgpack.h>
 #include <stdint.h>
+#include <time.h>
 #include <uv.h>
+
+/* What left the machine (src/host_sent.c): the last requests' URL, headers and body, kept
+ * in memory for :AmiSent. */
+#define HOST_SENT_KEEP 16
+typedef struct host_sent {
+    uint32_t id;
+    char *uid, *document, *url, *headers, *body;
+    size_t body_len;
+    time_t when;
+} host_sent;
 
 typedef struct host {
     uv_loop_t *loop;
@@ -34,6 +45,8 @@ typedef struct host {
     uint32_t ev_pairs; /* pairs written into the open event so far */
     int batching;
     uint32_t next_token;
+    host_sent sent[HOST_SENT_KEEP]; /* a ring: the newest at sent_next - 1 */
+    unsigned sent_next;
 } host;
 
 msgpack_packer *host_ev_begin(host *h, const char *type);
@@ -65,6 +78,11 @@ typedef struct host_start_params {
 /// host_start_params_free() whatever it returns.
 int host_start_params_parse(const msgpack_object *p, host_start_params *sp);
 void host_start_params_free(host_start_params *sp);
+
+/* What left the machine (src/host_sent.c). */
+void host_sent_keep(host *h, request *r, const request_event *ev);
+void host_sent_free(host *h);
+void host_m_sent(rpc_channel *ch, const rpc_message *msg, void *ud);
 
 /* The personal arena (src/host_arena.c). */
 void host_m_compare(rpc_channel *ch, const rpc_message *msg, void *ud);

@@ -59,6 +59,7 @@ struct request {
     ledger_note *dismissed; /* notes the writer set aside, for the prompt (owned copies) */
     prompt_dismissed *dismissed_view;
     size_t n_dismissed;
+    char *sent_url, *sent_headers, *sent_body; /* what left the machine, the last attempt */
     char *input_error; /* a problem found before sending (reported from the loop) */
     const char *input_kind;
 
@@ -186,6 +187,9 @@ static void request_free_fields(request *r) {
     free(r->dismissed_view);
     prompt_result_free(&r->prompt);
     free(r->input_error);
+    free(r->sent_url);
+    free(r->sent_headers);
+    free(r->sent_body);
     buf_free(&r->answer);
     buf_free(&r->body_head);
     free(r->model_answered);
@@ -773,6 +777,38 @@ static int is_loopback_url(const char *url) {
            strncmp(p, "[::1]", 5) == 0;
 }
 
+/* What leaves the machine, for :AmiSent and `ami log show`: the URL, the headers with the
+ * values of those that carry the key replaced by <redacted>, the body exactly as sent. */
+static void emit_sent(request *r, const char *url, char **headers, const char *body,
+                      size_t body_len) {
+    buf shown = {0};
+    for (char **h = headers; h && *h; h++) {
+        const char *colon = strchr(*h, ':');
+        size_t name = colon ? (size_t)(colon - *h) : strlen(*h);
+        int secret = (name == 13 && strncasecmp(*h, "authorization", 13) == 0) ||
+                     (name == 9 && strncasecmp(*h, "x-api-key", 9) == 0);
+        buf_append(&shown, *h, name);
+        buf_append_str(&shown, secret ? ": <redacted>\n" : colon ? colon : "\n");
+        if (!secret && colon)
+            buf_append_byte(&shown, '\n');
+    }
+    free(r->sent_headers);
+    r->sent_headers = buf_steal(&shown);
+    request_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = REQUEST_EV_SENT;
+    ev.url = url;
+    ev.headers = r->sent_headers;
+    ev.body = body;
+    ev.body_len = body_len;
+    emit(r, &ev);
+    /* Kept for the ledger's row (the key is never in the body: it travels in a header). */
+    free(r->sent_body);
+    free(r->sent_url);
+    r->sent_body = strndup(body, body_len);
+    r->sent_url = strdup(url);
+}
+
 static void send_now(request *r) {
     if (r->ended)
         return;
@@ -810,6 +846,7 @@ static void send_now(request *r) {
         finish(r, REQUEST_ERROR, "memory", "out of memory");
         return;
     }
+    emit_sent(r, url, headers, body, body_len);
     if (r->key && strncmp(url, "http://", 7) == 0 && !is_loopback_url(url) &&
         !r->e->warned_plain_http) {
         r->e->warned_plain_http = 1;

@@ -120,6 +120,7 @@ typedef enum {
     REQUEST_EV_NOTICE, /* message: something the user should know (budget not enforced...) */
     REQUEST_EV_DONE,   /* result */
     REQUEST_EV_NOTE,   /* margin_note: a critique's note (request_params.notes) */
+    REQUEST_EV_SENT,   /* url, headers, body: exactly what leaves the machine (each attempt) */
 } request_event_type;
 
 typedef struct request_event {
@@ -134,6 +135,12 @@ typedef struct request_event {
     const char *message;
     const request_result *result;
     const request_note *margin_note;
+    /* REQUEST_EV_SENT: the URL; the headers, one "Name: value" per line, the values of the
+     * auth headers (Authorization, x-api-key) replaced by <redacted>; the body as sent. */
+    const char *url;
+    const char *headers;
+    const char *body;
+    size_t body_len;
 } request_event;
 
 struct engine;

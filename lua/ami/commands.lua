@@ -405,6 +405,66 @@ function M.reply(o)
   })
 end
 
+--- :AmiSent: exactly what left the machine for the document's last request (or the answer
+--- under the cursor in the thread): the URL, the headers (auth values redacted: the key is never
+--- shown), the JSON body as sent, secrets already masked.
+function M.sent()
+  local cur = api.nvim_get_current_buf()
+  local buf, t = document_buffer()
+  local query
+  if t then
+    local a = require('ami.thread').answer_at(cur, api.nvim_win_get_cursor(0)[1])
+    if a and a.id then
+      query = { id = a.id }
+    end
+  end
+  if not query then
+    local name = api.nvim_buf_get_name(buf)
+    query = { document = name ~= '' and vim.fn.fnamemodify(name, ':p') or nil }
+    t = require('ami.thread').get(buf, false)
+    if not query.document then
+      local last = t and t.finished and t.finished[#t.finished]
+      query = { id = last and last.id or 0 }
+    end
+  end
+  local res, e = require('ami.host').request('sent', query)
+  if not res then
+    return err(e)
+  end
+  if res == vim.NIL then
+    return notify('ami: nothing was sent for this document since the engine started; `ami log` '
+      .. 'lists earlier requests and `ami log show ID` shows one')
+  end
+  local lines = { ('# What left the machine · request %s · %s'):format(res.uid,
+    os.date('%Y-%m-%d %H:%M:%S', res.when)), '', '```http', 'POST ' .. res.url }
+  vim.list_extend(lines, vim.split(vim.trim(res.headers), '\n', { plain = true }))
+  vim.list_extend(lines, { '```', '', '```json' })
+  vim.list_extend(lines, vim.split(res.body, '\n', { plain = true }))
+  table.insert(lines, '```')
+  local sb = vim.fn.bufnr('ami://sent')
+  if sb < 0 or not api.nvim_buf_is_valid(sb) then
+    sb = api.nvim_create_buf(false, true)
+    api.nvim_buf_set_name(sb, 'ami://sent')
+    local compat = require('ami.compat')
+    compat.set_buf(sb, 'buftype', 'nofile')
+    compat.set_buf(sb, 'bufhidden', 'wipe')
+    compat.set_buf(sb, 'filetype', 'markdown')
+    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = sb, nowait = true, desc = 'close' })
+  end
+  local compat = require('ami.compat')
+  compat.set_buf(sb, 'modifiable', true)
+  api.nvim_buf_set_lines(sb, 0, -1, false, lines)
+  compat.set_buf(sb, 'modifiable', false)
+  local win = vim.fn.bufwinid(sb)
+  if win < 0 then
+    vim.cmd('botright split')
+    api.nvim_win_set_buf(0, sb)
+  else
+    api.nvim_set_current_win(win)
+  end
+  return sb
+end
+
 --- :AmiStatus
 function M.status()
   local host = require('ami.host')
