@@ -151,12 +151,15 @@ static const char *const label_names[L_COUNT] = {
     "credentials",
 };
 
-/* Bytes that may start something: token prefixes, "-----BEGIN" / "--name" / "-u", ":",
- * "=", a placeholder, a data URI.  The first bytes of known secrets are added per scan. */
-static const uchar trigger_bytes[256] = {
-    ['s'] = 1, ['r'] = 1, ['g'] = 1, ['x'] = 1, ['A'] = 1, ['e'] = 1,
-    ['-'] = 1, [':'] = 1, ['='] = 1, ['['] = 1, [';'] = 1,
-};
+/* What may start at a pair of bytes (the session's pair table, indexed by first << 8 |
+ * second): a token prefix that must start a word (PAIR_TOKEN), a rule that needs no word
+ * start (PAIR_RULE: ':', '=', "--", "-u", "[s", ";b"), the first two bytes of a known
+ * secret (PAIR_KNOWN).  Every other pair costs one look-up. */
+#define PAIR_TOKEN 1u
+#define PAIR_RULE  2u
+#define PAIR_KNOWN 4u
+static const char token_pairs[][3] = {"sk", "rk", "gh", "gl", "gi", "xo",
+                                      "xa", "AK", "AS", "AI", "ey"};
 
 /* ---- character classes ----------------------------------------------------------------- */
 
@@ -286,6 +289,7 @@ struct secrets_session {
     size_t nrepeat;
     uchar first[256];  /* first bytes of repeat entries */
     uchar head2[8192]; /* bit set of their first two bytes */
+    uchar pair[65536]; /* what may start at each pair of bytes: PAIR_* */
     unsigned counts[L_COUNT];
     size_t reported;
     regex_t allow[SECRETS_MAX_ALLOW];
@@ -320,7 +324,20 @@ static uint64_t load8(const uchar *p) {
 }
 
 secrets_session *secrets_session_new(void) {
-    return calloc(1, sizeof(secrets_session));
+    secrets_session *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    for (unsigned c = 0; c < 256; c++) {
+        s->pair[':' << 8 | c] = PAIR_RULE;
+        s->pair['=' << 8 | c] = PAIR_RULE;
+    }
+    s->pair['-' << 8 | '-'] = PAIR_RULE;
+    s->pair['-' << 8 | 'u'] = PAIR_RULE;
+    s->pair['[' << 8 | 's'] = PAIR_RULE;
+    s->pair[';' << 8 | 'b'] = PAIR_RULE;
+    for (size_t i = 0; i < sizeof token_pairs / sizeof *token_pairs; i++)
+        s->pair[(uchar)token_pairs[i][0] << 8 | (uchar)token_pairs[i][1]] |= PAIR_TOKEN;
+    return s;
 }
 
 void secrets_session_free(secrets_session *s) {
@@ -473,6 +490,7 @@ static long entry_add(secrets_session *s, const uchar *id, size_t len, uint64_t 
         s->first[val[0]] = 1;
         unsigned h2 = (unsigned)val[0] << 5 | (unsigned)val[1] >> 3;
         s->head2[h2] |= (uchar)(1u << (val[1] & 7));
+        s->pair[(unsigned)val[0] << 8 | val[1]] |= PAIR_KNOWN;
     }
     return (long)s->n - 1;
 }
@@ -496,8 +514,7 @@ typedef struct scan {
     size_t nf, capf;
     int pend; /* a finding found ahead, emitted when the scan reaches it */
     size_t pend_start, pend_end;
-    uchar tt[256]; /* trigger bytes: the rules' and the known secrets' first bytes */
-    size_t added;  /* repeat entries registered during this pass */
+    size_t added; /* repeat entries registered during this pass */
     int err;
 } scan;
 
@@ -633,10 +650,8 @@ static int accept(scan *sc, size_t a, size_t b, int rule, unsigned flags) {
     if (idx < 0) {
         int repeat = rule != R_PEM && idlen >= SECRETS_REPEAT_MIN;
         idx = entry_add(s, id, idlen, h, rule, flags, repeat);
-        if (idx >= 0 && repeat) {
+        if (idx >= 0 && repeat)
             sc->added++;
-            sc->tt[id[0]] = 1;
-        }
     }
     if (norm) {
         wipe(norm, idlen);
@@ -777,13 +792,11 @@ static int placeholder_like(const uchar *s, size_t len) {
 /* ---- names that say secret ------------------------------------------------------------- */
 
 static int word_is(const uchar *w, size_t len, const char *lit) {
-    size_t m = strlen(lit);
-    if (len != m)
-        return 0;
-    for (size_t i = 0; i < m; i++)
+    size_t i = 0;
+    for (; i < len && lit[i]; i++)
         if (lower(w[i]) != (uchar)lit[i])
             return 0;
-    return 1;
+    return i == len && !lit[i];
 }
 
 static const char *const negative_words[] = {
@@ -793,8 +806,8 @@ static const char *const negative_words[] = {
     "expiration", "ttl",       "timeout", "limit", "max",      "min",     "id",
 };
 
-/* Calls back on each word of a name: split at _ - . and at lower-to-upper changes.  Returns
- * 1 as soon as one of the words is in the list. */
+/* True when one of the words of a name (cut at _ - . and at lower-to-upper changes) is in
+ * the list. */
 static int any_word(const uchar *s, size_t len, const char *const *list, size_t nlist) {
     size_t a = 0;
     while (a < len) {
@@ -805,7 +818,7 @@ static int any_word(const uchar *s, size_t len, const char *const *list, size_t 
                !(b > a && is_lower(s[b - 1]) && is_upper(s[b])))
             b++;
         for (size_t i = 0; i < nlist && b > a; i++)
-            if (word_is(s + a, b - a, list[i]))
+            if (lower(s[a]) == (uchar)list[i][0] && word_is(s + a, b - a, list[i]))
                 return 1;
         a = b;
     }
@@ -814,50 +827,90 @@ static int any_word(const uchar *s, size_t len, const char *const *list, size_t 
 
 /* The rule for a value named s[0..len), or -1 when the name does not say secret. */
 static int name_rule(const uchar *s, size_t len) {
-    char low[NAME_MAX_LEN + 1];
-    size_t m = 0;
-    for (size_t i = 0; i < len && m < NAME_MAX_LEN; i++)
-        if (s[i] != '_' && s[i] != '-' && s[i] != '.')
-            low[m++] = (char)lower(s[i]);
-    low[m] = 0;
-    int pass = 0, privkey = 0, secret = 0, apikey = 0, token = 0, cred = 0, aws = 0;
-    for (size_t i = 0; i < m; i++) {
-        const char *p = low + i;
-        switch (*p) {
+    /* Every secret word holds one of these pairs of letters, unbroken by _ - . in practice
+     * (password pa, pwd pw, privatekey pr, secret se, token to, jeton je, apikey ap,
+     * accesskey ac, auth au, credential cr): most names are rejected here, without a copy. */
+    int anchor = 0;
+    for (size_t i = 0; i + 1 < len && !anchor; i++) {
+        unsigned c1 = lower(s[i + 1]);
+        switch (lower(s[i])) {
         case 'p':
-            pass |= !strncmp(p, "password", 8) || !strncmp(p, "passwd", 6) ||
-                    !strncmp(p, "passphrase", 10) || !strncmp(p, "pwd", 3);
-            privkey |= !strncmp(p, "privatekey", 10);
-            break;
-        case 'm':
-            pass |= !strncmp(p, "motdepasse", 10);
+            anchor = c1 == 'a' || c1 == 'w' || c1 == 'r';
             break;
         case 's':
-            secret |= !strncmp(p, "secret", 6);
+        case 'j':
+            anchor = c1 == 'e';
             break;
         case 't':
-            token |= !strncmp(p, "token", 5);
-            break;
-        case 'j':
-            token |= !strncmp(p, "jeton", 5);
+            anchor = c1 == 'o';
             break;
         case 'a':
-            apikey |= !strncmp(p, "apikey", 6) || !strncmp(p, "accesskey", 9);
-            aws |= !strncmp(p, "aws", 3);
-            if (!strncmp(p, "auth", 4) &&
-                (strncmp(p, "author", 6) != 0 || !strncmp(p, "authoriz", 8) ||
-                 !strncmp(p, "authoris", 8)))
-                token = 1;
+            anchor = c1 == 'p' || c1 == 'c' || c1 == 'u';
             break;
         case 'c':
-            cred |= !strncmp(p, "credential", 10);
+            anchor = c1 == 'r';
             break;
         default:
             break;
         }
     }
+    if (!anchor)
+        return -1;
+    /* Lower-case, without _ - ., padded with NULs so that every comparison below may read
+     * 10 bytes from any position. */
+    char low[NAME_MAX_LEN + 16];
+    size_t m = 0;
+    for (size_t i = 0; i < len && m < NAME_MAX_LEN; i++)
+        if (s[i] != '_' && s[i] != '-' && s[i] != '.')
+            low[m++] = (char)lower(s[i]);
+    memset(low + m, 0, 16);
+#define HAS(p, lit) (memcmp((p), (lit), sizeof(lit) - 1) == 0)
+    int pass = 0, maybe_pass = 0, privkey = 0, secret = 0, apikey = 0, token = 0, cred = 0, aws = 0;
+    for (size_t i = 0; i < m; i++) {
+        const char *p = low + i;
+        switch (*p) {
+        case 'p':
+            if (HAS(p, "pass")) {
+                if (HAS(p, "password") || HAS(p, "passwd") || HAS(p, "passphrase"))
+                    pass = 1;
+                else
+                    maybe_pass = 1; /* DB_PASS, but not passenger */
+            } else if (p[1] == 'w') {
+                if (p[2] == 'd')
+                    pass = 1;
+                else
+                    maybe_pass = 1; /* DB_PW */
+            }
+            privkey |= HAS(p, "privatekey");
+            break;
+        case 'm':
+            pass |= HAS(p, "motdepasse");
+            break;
+        case 's':
+            secret |= HAS(p, "secret");
+            break;
+        case 't':
+            token |= HAS(p, "token");
+            break;
+        case 'j':
+            token |= HAS(p, "jeton");
+            break;
+        case 'a':
+            apikey |= HAS(p, "apikey") || HAS(p, "accesskey");
+            aws |= HAS(p, "aws");
+            if (HAS(p, "auth") && (!HAS(p, "author") || HAS(p, "authoriz") || HAS(p, "authoris")))
+                token = 1;
+            break;
+        case 'c':
+            cred |= HAS(p, "credential");
+            break;
+        default:
+            break;
+        }
+    }
+#undef HAS
     static const char *const pass_words[] = {"pass", "pw"};
-    if (!pass && any_word(s, len, pass_words, 2))
+    if (!pass && maybe_pass && any_word(s, len, pass_words, 2))
         pass = 1;
     if (!(pass || privkey || secret || apikey || token || cred))
         return -1;
@@ -1353,12 +1406,54 @@ static int rule_value(scan *sc, size_t j, int rule, size_t trig, size_t *next) {
     int ok = looks_random(sc->t + v, len);
     if (rule == R_AWS_SECRET && aws_secret_shape(sc->t + v, len))
         ok = 1;
+    if (sc->pend && sc->pend_start == v && sc->pend_end == ve)
+        ok = 1, rule = R_AWS_SECRET; /* the key of an access key id just before */
     if (!ok)
         return 0;
     int r = accept(sc, v, ve, rule, 0);
     if (r > 0)
         *next = ve;
     return r;
+}
+
+static size_t placeholder_at(const uchar *t, size_t n);
+
+/* The length of what a second pass will see as one placeholder at k: one of ami's
+ * placeholders, or a known secret; 0 when neither. */
+static size_t unit_at(const scan *sc, size_t k) {
+    if (sc->t[k] == '[')
+        return placeholder_at(sc->t + k, sc->n - k);
+    uint32_t idx;
+    return sc->s->nrepeat && sc->s->first[sc->t[k]] ? known_at(sc, k, &idx) : 0;
+}
+
+/* Reads user:password@ (bytes of class `in`, up to the closing quote if one is given) from
+ * a, taking placeholders and known secrets as units, so that the user part and
+ * the password are split the same way whether the secrets in them are still bytes or
+ * already placeholders.  Returns where it stopped; *colon is the first ':' and *at the last
+ * '@' outside units (SIZE_MAX when none). */
+static size_t userinfo(const scan *sc, size_t a, size_t lim, int (*in)(unsigned), unsigned quote,
+                       size_t *colon, size_t *at) {
+    const uchar *t = sc->t;
+    size_t k = a;
+    *colon = *at = SIZE_MAX;
+    while (k < lim) {
+        size_t u = unit_at(sc, k);
+        /* A private key's marker stops the scan, and so does its placeholder. */
+        if (u && !(u > 20 && !memcmp(t + k, "[secret: private key", 20))) {
+            k += u;
+            continue;
+        }
+        unsigned c = t[k];
+        if ((quote && c == quote) || !in(c) || marker_at(sc, k))
+            break;
+        if (c == ':' && *colon == SIZE_MAX)
+            *colon = k;
+        if (c == '@')
+            *at = k;
+        k++;
+    }
+    return k < sc->n ? k : sc->n;
 }
 
 /* Scans the user part t[a..colon) of user:password as a text of its own: nothing found in
@@ -1370,21 +1465,43 @@ static void user_part(scan *sc, size_t a, size_t colon) {
     sc->n = n;
 }
 
-/* user:password at j (curl -u, --user): the password, after scanning the user part. */
+/* The password t[a..b) of user:password: 1 when it holds a known secret (it is then masked
+ * whole, whatever it looks like), 0 when it holds none, -1 when it holds a placeholder
+ * (masked already: nothing to do). */
+static int password_units(const scan *sc, size_t a, size_t b) {
+    int known = 0;
+    for (size_t k = a; k < b; k++) {
+        if (sc->t[k] == '[' && placeholder_at(sc->t + k, sc->n - k))
+            return -1;
+        known |= unit_at(sc, k) != 0;
+    }
+    return known;
+}
+
+/* user:password at j (curl -u, --user): the password, if it looks random, after scanning
+ * the user part. */
 static int rule_userpass(scan *sc, size_t j, size_t trig, size_t *next) {
-    size_t v, ve, inert;
+    const uchar *t = sc->t;
+    size_t colon, at, v = j, ve, lim;
     *next = trig + 1;
-    if (!read_value(sc, j, 0, &v, &ve, &inert))
+    if (j >= sc->n)
         return 0;
-    size_t colon = v;
-    while (colon < ve && sc->t[colon] != ':')
-        colon++;
-    if (colon == v || colon + 1 >= ve || !looks_random(sc->t + colon + 1, ve - colon - 1))
+    unsigned quote = is_quote(t[j]) ? t[j] : 0;
+    if (quote)
+        v = j + 1;
+    lim = sc->n - v > VALUE_MAX ? v + VALUE_MAX : sc->n;
+    ve = userinfo(sc, v, lim, is_value, quote, &colon, &at);
+    if (quote && (ve >= sc->n || t[ve] != quote))
+        return 0;
+    if (colon == SIZE_MAX || colon == v || colon + 1 >= ve)
+        return 0;
+    int units = password_units(sc, colon + 1, ve);
+    if (units < 0 || (!units && !looks_random(t + colon + 1, ve - colon - 1)))
         return 0;
     user_part(sc, v, colon);
     if (sc->err)
         return -1;
-    int r = accept(sc, colon + 1, ve, R_PASSWORD, 0);
+    int r = accept(sc, colon + 1, ve, R_PASSWORD, units ? FORCE : 0);
     *next = r >= 0 ? ve : trig + 1;
     return r;
 }
@@ -1395,27 +1512,19 @@ static int rule_url(scan *sc, size_t i, size_t *next) {
     *next = i + 1;
     if (!is_alnum(before(sc, i)))
         return 0;
-    size_t a = i + 3, k = a, at = 0, lim = sc->n - a > AUTH_MAX ? a + AUTH_MAX : sc->n;
-    int has_at = 0;
-    while (k < lim && is_authority(t[k]) && !(sc->s->nrepeat && known_start(sc, k))) {
-        if (t[k] == '@') {
-            at = k;
-            has_at = 1;
-        }
-        k++;
-    }
-    if (!has_at)
+    size_t a = i + 3, colon, at, lim = sc->n - a > AUTH_MAX ? a + AUTH_MAX : sc->n;
+    userinfo(sc, a, lim, is_authority, 0, &colon, &at);
+    if (at == SIZE_MAX || colon == SIZE_MAX || colon >= at || colon == a || colon + 1 >= at ||
+        placeholder_like(t + colon + 1, at - colon - 1))
         return 0;
-    size_t colon = a;
-    while (colon < at && t[colon] != ':')
-        colon++;
-    if (colon == a || colon + 1 >= at || placeholder_like(t + colon + 1, at - colon - 1))
+    int units = password_units(sc, colon + 1, at);
+    if (units < 0)
         return 0;
     /* Secrets in the user part (a token used as the user name) come first. */
     user_part(sc, a, colon);
     if (sc->err)
         return -1;
-    int r = accept(sc, colon + 1, at, R_URL_PASSWORD, 0);
+    int r = accept(sc, colon + 1, at, R_URL_PASSWORD, units ? FORCE : 0);
     *next = r >= 0 ? at : i + 1;
     return r;
 }
@@ -1433,8 +1542,8 @@ static int rule_assign(scan *sc, size_t i, size_t j, size_t *next) {
     size_t ne = k;
     while (k > sc->floor && ne - k < NAME_MAX_LEN && is_name(t[k - 1]))
         k--;
-    if (k == ne || (quote && !(k > sc->floor && t[k - 1] == quote)))
-        return 0;
+    if (ne - k < 2 || (quote && !(k > sc->floor && t[k - 1] == quote)))
+        return 0; /* no secret word is shorter than "pw" */
     int rule = name_rule(t + k, ne - k);
     if (rule < 0)
         return 0;
@@ -1568,13 +1677,25 @@ static size_t step(scan *sc, size_t i) {
 
 /* The main loop over [from, to). */
 static void pass_range(scan *sc, size_t from, size_t to) {
-    const uchar *t = sc->t;
+    const uchar *t = sc->t, *pair = sc->s->pair;
     size_t i = from;
     while (i < to && !sc->err) {
         if (sc->pend && sc->pend_start < i)
             sc->pend = 0; /* a finding of a nested scan covers it */
         size_t lim = sc->pend && sc->pend_start < to ? sc->pend_start : to;
-        while (i < lim && !sc->tt[t[i]])
+        /* Skip pairs that start nothing: a lone last byte starts nothing either (every
+         * rule needs two bytes, every known secret eight). */
+        unsigned what = 0;
+        size_t end = lim < sc->n - 1 ? lim : sc->n - 1;
+        /* Eight independent look-ups at a time, then the exact place. */
+        while (
+            i + 8 <= end &&
+            !(pair[(unsigned)t[i] << 8 | t[i + 1]] | pair[(unsigned)t[i + 1] << 8 | t[i + 2]] |
+              pair[(unsigned)t[i + 2] << 8 | t[i + 3]] | pair[(unsigned)t[i + 3] << 8 | t[i + 4]] |
+              pair[(unsigned)t[i + 4] << 8 | t[i + 5]] | pair[(unsigned)t[i + 5] << 8 | t[i + 6]] |
+              pair[(unsigned)t[i + 6] << 8 | t[i + 7]] | pair[(unsigned)t[i + 7] << 8 | t[i + 8]]))
+            i += 8;
+        while (i < end && !(what = pair[(unsigned)t[i] << 8 | t[i + 1]]))
             i++;
         if (sc->pend && i == sc->pend_start) {
             sc->pend = 0;
@@ -1584,8 +1705,14 @@ static void pass_range(scan *sc, size_t from, size_t to) {
             i = sc->pend_end;
             continue;
         }
-        if (i >= to)
+        if (i >= lim || i + 1 >= sc->n)
             break;
+        /* A token prefix inside a word starts nothing. */
+        if (what == PAIR_TOKEN && i > 0 && !(i == sc->floor && sc->floor_masked) &&
+            is_word(t[i - 1])) {
+            i++;
+            continue;
+        }
         size_t next = step(sc, i);
         if (sc->pend && next > sc->pend_start)
             sc->pend = 0; /* jumped over it: something else covers it */
@@ -1601,8 +1728,6 @@ static int scan_text(scan *sc) {
         sc->floor_masked = 0;
         sc->pend = 0;
         sc->added = 0;
-        for (int c = 0; c < 256; c++)
-            sc->tt[c] = trigger_bytes[c] | sc->s->first[c];
         pass_range(sc, 0, sc->n);
         if (sc->err)
             return sc->err;
