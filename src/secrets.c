@@ -54,6 +54,7 @@ typedef unsigned char uchar;
 #define NAME_MAX_LEN 64   /* an assignment's name (longer: its last 64 bytes) */
 #define AUTH_MAX     256  /* a URL's authority */
 #define AWS_WINDOW   256  /* bytes after an access key id where its secret may start */
+#define HEAD_MAX     32   /* repeat secrets that share their first 8 bytes */
 
 /* ---- rules and labels ------------------------------------------------------------------ */
 
@@ -448,6 +449,16 @@ static long entry_add(secrets_session *s, const uchar *id, size_t len, uint64_t 
                       unsigned flags, int repeat) {
     if (s->n >= SECRETS_MAX_SECRETS)
         return SECRETS_ETOOMANY;
+    if (repeat && s->byhead_cap) {
+        /* Bounded look-ups: past HEAD_MAX secrets sharing their first 8 bytes, the others
+         * are masked in context only. */
+        uint64_t head = load8(id);
+        size_t same = 0, mask = s->byhead_cap - 1, slot = (size_t)mix64(head) & mask;
+        for (; s->byhead[slot]; slot = (slot + 1) & mask)
+            same += s->e[s->byhead[slot] - 1].head == head;
+        if (same >= HEAD_MAX)
+            repeat = 0;
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 16;
         entry *e = realloc(s->e, cap * sizeof *e);

@@ -506,6 +506,51 @@ static const char *const mixed =
     "  FAKEfake==\n  -----END OPENSSH PRIVATE KEY-----\n"
     "Le mot de passe Zq8xk2Lm9pFAKE est dans le coffre.\n";
 
+/* Masks text, then masks the result with the same session and with a new one: nothing
+ * more may be found.  Returns the masked text (caller frees). */
+static char *mask_twice(const char *text) {
+    secrets_session *s = secrets_session_new(), *fresh = secrets_session_new();
+    masked m = mask(s, text), same = mask(s, m.out), other = mask(fresh, m.out);
+    CHECK_INT(same.n, 0);
+    CHECK_INT(other.n, 0);
+    CHECK_STR(same.out, m.out);
+    CHECK_STR(other.out, m.out);
+    char *out = m.out;
+    m.out = NULL;
+    masked_free(&m);
+    masked_free(&same);
+    masked_free(&other);
+    secrets_session_free(s);
+    secrets_session_free(fresh);
+    return out;
+}
+
+/* Cases the fuzzer found, where a second pass would have read the text differently. */
+static void test_second_pass_reads_the_same(void) {
+    /* A value in a URL's user part stops at the password's colon. */
+    char *out = mask_twice("https://Authapi=ke0kqZpd:p2Lm9p@dres.example.com/");
+    CHECK_STR(out, "https://Authapi=[secret: token]:[secret: password]@dres.example.com/");
+    free(out);
+    /* A key's marker stops an authority, and so does the key's placeholder. */
+    out = mask_twice("res://AuthapiA-----BEGIN RSA PRIVATE KEY-----\n  MIIEoIBAKEFAA=kesswosd:"
+                     "p=Lm9p@ds");
+    CHECK_STR(out, "res://AuthapiA[secret: private key]:p=Lm9p@ds");
+    free(out);
+    /* Six dashes: the value ends where the marker starts, not at the first dash. */
+    out = mask_twice("DB_PASSWORD=Z82ky8u------BEGIN RSA PRIVATE KEY-----\n"
+                     "  MIIEowIBAAKC++++++++++++or.d");
+    CHECK_STR(out, "DB_PASSWORD=[secret: password][secret: private key].d");
+    free(out);
+    /* "::" is looked at byte by byte: a known secret may start at the second colon. */
+    out = mask_twice("postgres://admin::Zq4xk2Lm9p@db}\npostgres://admin:Zq4xk2Lm9p@db/x");
+    CHECK_STR(out,
+              "postgres://admin:[secret: password]@db}\npostgres://admin[secret: password]@db/x");
+    free(out);
+    out = mask_twice("https://u::Zq4xk2Lm9pQ@h and see a::Zq4xk2Lm9pQ");
+    CHECK_STR(out, "https://u:[secret: password]@h and see a:[secret: password]");
+    free(out);
+}
+
 static void test_masking_is_idempotent(void) {
     secrets_session *s = secrets_session_new();
     masked m = mask(s, mixed);
@@ -521,6 +566,15 @@ static void test_masking_is_idempotent(void) {
     masked_free(&other);
     masked_free(&m);
     secrets_session_free(fresh);
+    /* A known secret that is also a word of a placeholder's label stays out of it. */
+    m = mask(s, "sk-or-v1-0000fa4e0000fa4e0000fa4e0000fa4e0000fa4e0000fa4e0000fa4e0000fa4e "
+                "https://u:OpenRouter@h");
+    CHECK_STR(m.out, "[secret: OpenRouter key] https://u:[secret: password 2]@h");
+    again = mask(s, m.out);
+    CHECK_INT(again.n, 0);
+    CHECK_STR(again.out, m.out);
+    masked_free(&again);
+    masked_free(&m);
     secrets_session_free(s);
 }
 
@@ -617,6 +671,13 @@ static void test_private_key_blocks(void) {
                     "-----END PGP PRIVATE KEY BLOCK-----",
                     NULL);
     CHECK_STR(out, "[secret: private key]");
+    free(out);
+    /* Glued to a rejected token or a value: no run goes over a marker. */
+    out = mask_once("id=sk-short-----BEGIN RSA PRIVATE KEY-----\n" FAKE_PEM_BODY
+                    "-----END RSA PRIVATE KEY-----\npassword=abc-----BEGIN PRIVATE KEY-----\n"
+                    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCfake\n-----END PRIVATE KEY-----",
+                    NULL);
+    CHECK_STR(out, "id=sk-short[secret: private key]\npassword=abc[secret: private key 2]");
     free(out);
     /* The same key wrapped two ways is one secret. */
     secrets_session *s = secrets_session_new();
@@ -832,6 +893,7 @@ int main(void) {
     RUN(test_scan_all_then_mask_all);
     RUN(test_allow_patterns);
     RUN(test_masking_is_idempotent);
+    RUN(test_second_pass_reads_the_same);
     RUN(test_utf8_around_secrets);
     RUN(test_crlf);
     RUN(test_private_key_blocks);
