@@ -2,36 +2,47 @@
  *
  * One pass over the text, left to right:
  *
- *     ┌────────────── not a trigger byte: next byte (one table look-up) ◄───────────┐
- *     ▼                                                                             │
- *   [SCAN] ── trigger byte ──► known secret starts here? ── yes ─► finding, jump past it
- *     ▲                           │ no                                              │
- *     │                           ▼                                                 │
- *     │          the rule of that byte (token prefix, "-----BEGIN", "--name", ":",  │
- *     │          "=", "[secret: …]", ";base64,") ──┬─ match ─► finding, jump past ──┘
- *     │                                            ├─ no match, region looked at as a
- *     └──────── next byte ◄── no match ────────────┘  unit (a value, a token's body):
- *                                                     jump past it, leave it alone
+ *     ┌─ a pair of bytes that starts nothing: next byte (eight look-ups at a time) ◄─┐
+ *     ▼                                                                              │
+ *   [SCAN] ─ a pair that may ──► a known secret starts here? ─ yes ─► finding, jump ─┤
+ *     ▲      start something          │ no                                           │
+ *     │                               ▼                                              │
+ *     │        the rule of that pair: a token prefix at a word start, "-----BEGIN",  │
+ *     │        "--name", "-u", ":" (URL or NAME: value), "=", "[secret: …]", ";base64,"
+ *     │                               ├─ match ─► finding, jump past it ─────────────┘
+ *     │                               ├─ no match, a region read as a unit (a value, a
+ *     │                               │  token's body): jump past it, leave it alone
+ *     └───────── next byte ◄───────── ┴─ no match
+ *
  *     A pending finding (the AWS secret key after an access key id, found ahead) is
  *     emitted when the scan reaches it, dropped if the scan jumps over its start.
  *
- * A pass that registers a new repeatable secret is run again, so that an occurrence
- * before the one that revealed it is masked too (at most MAX_ROUNDS passes).
+ * A pass that registers a new repeat secret is run again (at most MAX_ROUNDS passes), so
+ * that an occurrence before the one that revealed it is masked too.
  *
- * Why masking is idempotent (the fuzzer checks it).  The second pass sees placeholders
- * where the first found secrets; it must decide everything else the same way.  So the
- * first pass reads the text as the second will:
+ * Why masking is idempotent (the fuzzer checks it, with every rule below found that way).
+ * A second pass sees placeholders where the first found secrets and must decide everything
+ * else the same way, so the first pass reads the text as the second will:
  *   - backwards, nothing is read before the end of the last finding (the floor), and the
  *     byte just before the floor reads as "]", the last byte of a placeholder;
  *   - forwards, every scan (a token's body, a value, a URL's authority) stops where a
  *     known secret starts, as it will stop at the "[" of its placeholder; every set of
- *     characters that ends a scan contains "[";
+ *     characters that ends a scan contains "["; no rule jumps over a byte it has not
+ *     looked at, and a token rule whose prefix holds the start of a known secret gives up;
  *   - a candidate rejected as a unit (a value that does not look random, a token body of
  *     the wrong length) leaves its region alone: nothing inside it is masked, so the second
  *     pass sees the same region and rejects it again.  Candidates rejected after reading
  *     text that may still hold a secret (a quoted value with spaces, a URL without a
  *     password) are rejected for reasons that stay true when part of the text becomes a
- *     placeholder (it still has a space; a prefix still has no "@").
+ *     placeholder (it still has a space; a prefix still has no "@");
+ *   - no run goes over a "-----BEGIN", so every key marker outside a finding is looked at,
+ *     and a key is found from its marker whatever follows: each base64 run of its body is
+ *     decided by its own bytes (which also keeps every copy of a key masked);
+ *   - user:password is read with known secrets and placeholders as units, and its user
+ *     part is scanned as a text that ends at the colon, which will be there on a second
+ *     pass while the password will be a placeholder;
+ *   - a known secret beats an allow pattern (a key block or a URL password holding one is
+ *     masked whole), since its other occurrences are masked;
  *   - placeholders are skipped, and no rule's alphabet contains "[" or "]", so no finding
  *     can start, end or grow inside one.
  */
@@ -65,6 +76,7 @@ enum rule {
     R_SK,
     R_GOOGLE,
     R_GITHUB,
+    R_NPM,
     R_GITLAB,
     R_SLACK,
     R_STRIPE,
@@ -89,6 +101,7 @@ enum label {
     L_API_KEY,
     L_GOOGLE,
     L_GITHUB,
+    L_NPM,
     L_GITLAB,
     L_SLACK,
     L_STRIPE,
@@ -103,53 +116,75 @@ enum label {
     L_COUNT
 };
 
+/* A rule's name, reported in findings. */
 static const char *const rule_names[R_COUNT] = {
-    "OpenAI key",
-    "Anthropic key",
-    "OpenRouter key",
-    "API key (sk-)",
-    "Google API key",
-    "GitHub token",
-    "GitLab token",
-    "Slack token",
-    "Stripe key",
-    "AWS access key id",
-    "AWS secret key",
-    "private key",
-    "JWT",
-    "password in URL",
-    "password",
-    "token",
-    "secret",
-    "API key",
-    "private key",
-    "credentials",
+    [R_OPENAI] = "OpenAI key",
+    [R_ANTHROPIC] = "Anthropic key",
+    [R_OPENROUTER] = "OpenRouter key",
+    [R_SK] = "API key (sk-)",
+    [R_GOOGLE] = "Google API key",
+    [R_GITHUB] = "GitHub token",
+    [R_NPM] = "npm token",
+    [R_GITLAB] = "GitLab token",
+    [R_SLACK] = "Slack token",
+    [R_STRIPE] = "Stripe key",
+    [R_AWS_ID] = "AWS access key id",
+    [R_AWS_SECRET] = "AWS secret key",
+    [R_PEM] = "private key",
+    [R_JWT] = "JWT",
+    [R_URL_PASSWORD] = "password in URL",
+    [R_PASSWORD] = "password",
+    [R_TOKEN] = "token",
+    [R_SECRET] = "secret",
+    [R_API_KEY] = "API key",
+    [R_PRIVATE_KEY] = "private key",
+    [R_CREDENTIALS] = "credentials",
 };
 
+/* The label of its placeholders: numbering is per label. */
 static const uchar rule_label[R_COUNT] = {
-    L_OPENAI,   L_ANTHROPIC, L_OPENROUTER, L_API_KEY,    L_GOOGLE,      L_GITHUB,      L_GITLAB,
-    L_SLACK,    L_STRIPE,    L_AWS_ID,     L_AWS_SECRET, L_PRIVATE_KEY, L_JWT,         L_PASSWORD,
-    L_PASSWORD, L_TOKEN,     L_SECRET,     L_API_KEY,    L_PRIVATE_KEY, L_CREDENTIALS,
+    [R_OPENAI] = L_OPENAI,
+    [R_ANTHROPIC] = L_ANTHROPIC,
+    [R_OPENROUTER] = L_OPENROUTER,
+    [R_SK] = L_API_KEY,
+    [R_GOOGLE] = L_GOOGLE,
+    [R_GITHUB] = L_GITHUB,
+    [R_NPM] = L_NPM,
+    [R_GITLAB] = L_GITLAB,
+    [R_SLACK] = L_SLACK,
+    [R_STRIPE] = L_STRIPE,
+    [R_AWS_ID] = L_AWS_ID,
+    [R_AWS_SECRET] = L_AWS_SECRET,
+    [R_PEM] = L_PRIVATE_KEY,
+    [R_JWT] = L_JWT,
+    [R_URL_PASSWORD] = L_PASSWORD,
+    [R_PASSWORD] = L_PASSWORD,
+    [R_TOKEN] = L_TOKEN,
+    [R_SECRET] = L_SECRET,
+    [R_API_KEY] = L_API_KEY,
+    [R_PRIVATE_KEY] = L_PRIVATE_KEY,
+    [R_CREDENTIALS] = L_CREDENTIALS,
 };
 
 static const char *const label_names[L_COUNT] = {
-    "OpenAI key",
-    "Anthropic key",
-    "OpenRouter key",
-    "API key",
-    "Google API key",
-    "GitHub token",
-    "GitLab token",
-    "Slack token",
-    "Stripe key",
-    "AWS access key id",
-    "AWS secret key",
-    "private key",
-    "JWT",
-    "password",
-    "token",
-    "secret",
-    "credentials",
+    [L_OPENAI] = "OpenAI key",
+    [L_ANTHROPIC] = "Anthropic key",
+    [L_OPENROUTER] = "OpenRouter key",
+    [L_API_KEY] = "API key",
+    [L_GOOGLE] = "Google API key",
+    [L_GITHUB] = "GitHub token",
+    [L_NPM] = "npm token",
+    [L_GITLAB] = "GitLab token",
+    [L_SLACK] = "Slack token",
+    [L_STRIPE] = "Stripe key",
+    [L_AWS_ID] = "AWS access key id",
+    [L_AWS_SECRET] = "AWS secret key",
+    [L_PRIVATE_KEY] = "private key",
+    [L_JWT] = "JWT",
+    [L_PASSWORD] = "password",
+    [L_TOKEN] = "token",
+    [L_SECRET] = "secret",
+    [L_CREDENTIALS] = "credentials",
 };
 
 /* What may start at a pair of bytes (the session's pair table, indexed by first << 8 |
@@ -159,8 +194,8 @@ static const char *const label_names[L_COUNT] = {
 #define PAIR_TOKEN 1u
 #define PAIR_RULE  2u
 #define PAIR_KNOWN 4u
-static const char token_pairs[][3] = {"sk", "rk", "gh", "gl", "gi", "xo",
-                                      "xa", "AK", "AS", "AI", "ey"};
+static const char token_pairs[][3] = {"sk", "rk", "gh", "gl", "gi", "np", "xo", "xa",
+                                      "AK", "AS", "AI", "ey", "pa", "Pa", "PA"};
 
 /* ---- character classes ----------------------------------------------------------------- */
 
@@ -203,9 +238,6 @@ static int is_space(unsigned c) {
 }
 static int is_name(unsigned c) {
     return is_word(c) || c == '.';
-}
-static int is_option(unsigned c) {
-    return is_word(c);
 }
 /* What an unquoted value is made of: printable ASCII but for quotes and separators. */
 static int is_value(unsigned c) {
@@ -920,8 +952,8 @@ static int name_rule(const uchar *s, size_t len) {
         }
     }
 #undef HAS
-    static const char *const pass_words[] = {"pass", "pw"};
-    if (!pass && maybe_pass && any_word(s, len, pass_words, 2))
+    static const char *const pass_words[] = {"pass", "pw", "passe"};
+    if (!pass && maybe_pass && any_word(s, len, pass_words, 3))
         pass = 1;
     if (!(pass || privkey || secret || apikey || token || cred))
         return -1;
@@ -1063,7 +1095,8 @@ static int rule_plain(scan *sc, size_t p, size_t plen, int (*in)(unsigned), size
     return token_found(sc, p, a, e, rule, 0, next);
 }
 
-static int rule_github(scan *sc, size_t p, size_t *next) {
+/* ghp_… and npm_…: 36 characters whose last 6 are a checksum, or a cut one. */
+static int rule_github(scan *sc, size_t p, int rule, size_t *next) {
     if (known_in_prefix(sc, p, p + 4))
         return 0;
     size_t a = p + 4, e = run(sc, a, is_alnum);
@@ -1071,7 +1104,22 @@ static int rule_github(scan *sc, size_t p, size_t *next) {
     if (e - a < 20 || e - a > 255)
         return 0;
     unsigned flags = e - a == 36 && github_checksum_ok(sc->t + a) ? SECRETS_CHECKSUM_OK : 0;
-    return token_found(sc, p, a, e, R_GITHUB, flags, next);
+    return token_found(sc, p, a, e, rule, flags, next);
+}
+
+/* password VALUE, as in .netrc: the word, one space, a value that looks random. */
+static int rule_value(scan *sc, size_t j, int rule, size_t trig, size_t *next);
+static int is_quote(unsigned c);
+static int rule_password_word(scan *sc, size_t p, size_t *next) {
+    size_t e = p;
+    while (e < sc->n && e - p < 12 && is_alpha(sc->t[e]))
+        e++;
+    if (e + 1 >= sc->n || sc->t[e] != ' ' || !(is_alnum(sc->t[e + 1]) || is_quote(sc->t[e + 1])) ||
+        !(word_is(sc->t + p, e - p, "password") || word_is(sc->t + p, e - p, "passwd") ||
+          word_is(sc->t + p, e - p, "passphrase")) ||
+        known_in_prefix(sc, p, e + 1))
+        return 0;
+    return rule_value(sc, e + 1, R_PASSWORD, p, next);
 }
 
 static int rule_gitlab(scan *sc, size_t p, size_t plen, size_t *next) {
@@ -1149,7 +1197,7 @@ static int rule_token(scan *sc, size_t p, size_t *next) {
         if (sc->n - p > 4 && t[p + 1] == 'h' && t[p + 3] == '_' &&
             (t[p + 2] == 'p' || t[p + 2] == 'o' || t[p + 2] == 'u' || t[p + 2] == 's' ||
              t[p + 2] == 'r'))
-            return rule_github(sc, p, next);
+            return rule_github(sc, p, R_GITHUB, next);
         if (AT(sc, p, "github_pat_"))
             return rule_plain(sc, p, 11, is_alnum_us, 20, 255, R_GITHUB, next);
         if (AT(sc, p, "glpat-") || AT(sc, p, "glptt-") || AT(sc, p, "glcbt-"))
@@ -1159,6 +1207,13 @@ static int rule_token(scan *sc, size_t p, size_t *next) {
         if (AT(sc, p, "glsoat-"))
             return rule_gitlab(sc, p, 7, next);
         return 0;
+    case 'n':
+        if (AT(sc, p, "npm_"))
+            return rule_github(sc, p, R_NPM, next);
+        return 0;
+    case 'p':
+    case 'P':
+        return rule_password_word(sc, p, next);
     case 'x':
         if (AT(sc, p, "xapp-"))
             return rule_slack(sc, p, 5, next);
@@ -1402,26 +1457,26 @@ static int rule_value(scan *sc, size_t j, int rule, size_t trig, size_t *next) {
     *next = trig + 1;
     if (!read_value(sc, j, 1, &v, &ve, &inert))
         return 0;
-    unsigned c = sc->t[v];
-    if (c == 's' || c == 'r' || c == 'g' || c == 'x' || c == 'A' || c == 'e' || c == '-') {
-        size_t nx;
-        int r = c == '-' ? (AT(sc, v, "-----BEGIN ") ? rule_pem(sc, v, &nx) : 0)
-                         : rule_token(sc, v, &nx);
-        if (r != 0) {
-            *next = nx;
-            return r;
-        }
+    /* A token format at the start of the value names it.  (A key block never starts a
+     * value: no value runs over its marker, which the main loop then reaches.) */
+    size_t nx;
+    int r = rule_token(sc, v, &nx);
+    if (r != 0) {
+        *next = nx;
+        return r;
     }
     *next = inert;
     size_t len = ve - v;
     int ok = looks_random(sc->t + v, len);
     if (rule == R_AWS_SECRET && aws_secret_shape(sc->t + v, len))
         ok = 1;
-    if (sc->pend && sc->pend_start == v && sc->pend_end == ve)
-        ok = 1, rule = R_AWS_SECRET; /* the key of an access key id just before */
+    if (sc->pend && sc->pend_start == v && sc->pend_end == ve) {
+        ok = 1; /* the key of an access key id just before */
+        rule = R_AWS_SECRET;
+    }
     if (!ok)
         return 0;
-    int r = accept(sc, v, ve, rule, 0);
+    r = accept(sc, v, ve, rule, 0);
     if (r > 0)
         *next = ve;
     return r;
@@ -1596,7 +1651,7 @@ static int rule_dash(scan *sc, size_t i, size_t *next) {
         return rule_userpass(sc, i + 3, i, next);
     if (!AT(sc, i, "--") || marker_at(sc, i + 1) || known_in_prefix(sc, i, i + 2))
         return 0;
-    size_t a = i + 2, e = run(sc, a, is_option);
+    size_t a = i + 2, e = run(sc, a, is_word);
     if (e - a < 2 || e - a > NAME_MAX_LEN || e >= sc->n || t[e] != ' ')
         return 0;
     size_t j = e;
@@ -1650,6 +1705,9 @@ static size_t step(scan *sc, size_t i) {
     case 's':
     case 'r':
     case 'g':
+    case 'n':
+    case 'p':
+    case 'P':
     case 'x':
     case 'A':
     case 'e':

@@ -21,6 +21,7 @@
  *                     checksum (its last 6 characters, base62): when it checks out the
  *                     finding has SECRETS_CHECKSUM_OK.  Tokens whose checksum fails or that
  *                     are shorter are masked all the same, since people paste cut ones.
+ *   npm token         npm_ + 20 to 255 [A-Za-z0-9], the same checksum as GitHub's
  *   GitLab token      glpat-, glptt-, gldt-, glrt-, glcbt-, glsoat- + 20 to 400
  *                     [A-Za-z0-9_.-] (trailing dots are left out: they end sentences)
  *   Slack token       xoxa-, xoxb-, xoxe-, xoxo-, xoxp-, xoxr-, xoxs-, xapp- + 15 or more
@@ -54,23 +55,22 @@
  *                     secret, mdp, motdepasse, changeme, mypassword, yourpassword).  A token
  *                     used as the user name is found too.  Also -u user:password and --user
  *                     user:password (curl), when the password looks random (below), since
- *                     -u means other things elsewhere.
+ *                     -u means other things elsewhere; and password VALUE (.netrc: the word
+ *                     password, passwd or passphrase, one space, a value that starts with
+ *                     a letter, a digit or a quote and looks random).
  *   assignments       NAME=value, NAME: value, NAME := value, NAME => value, "name":
  *                     "value", export NAME=value, --name value, --name=value, in any case,
  *                     where NAME says secret: it contains (ignoring case, "_", "-" and ".")
  *                     password, passwd, passphrase, pwd, motdepasse, secret, token, jeton,
  *                     apikey, accesskey, privatekey, auth (but not author), credential; or
- *                     has a word "pass" or "pw" (DB_PASS).  Names with a word (cut at _ - .
- *                     and lower-to-upper changes) among tokens, tokenizer, url, uri,
- *                     endpoint, file, path, dir, cmd, command, env, type, name, hint,
- *                     length, len, count, size, expire(s), expiry, expiration, ttl,
- *                     timeout, limit, max, min, id name something else (max_tokens,
- *                     api_key_cmd, token_url, aws_access_key_id).  The value is
- *                     quoted ("…", '…', `…`, on one line) or runs to a space, a quote or
- *                     one of , ; & < > ( ) [ ] { } | \ (trailing . : ! ? left out); a
- *                     "Bearer ", "Basic " or "Token " scheme before it is skipped.  When the
- *                     value starts with one of the token formats above, that rule names it.
- *                     Otherwise it must look random:
+ *                     has a word "pass", "passe" or "pw" (DB_PASS, "mot de passe :").  Names with a
+ * word (cut at _ - . and lower-to-upper changes) among tokens, tokenizer, url, uri, endpoint, file,
+ * path, dir, cmd, command, env, type, name, hint, length, len, count, size, expire(s), expiry,
+ * expiration, ttl, timeout, limit, max, min, id name something else (max_tokens, api_key_cmd,
+ * token_url, aws_access_key_id).  The value is quoted ("…", '…', `…`, on one line) or runs to a
+ * space, a quote or one of , ; & < > ( ) [ ] { } | \ (trailing . : ! ? left out); a "Bearer ",
+ * "Basic " or "Token " scheme before it is skipped.  When the value starts with one of the token
+ * formats above, that rule names it. Otherwise it must look random:
  *                       - 8 to 1024 printable ASCII characters, no space, with a letter;
  *                       - not a reference or template (first character $ % < { ( * /),
  *                         not one character repeated, not a URL (://), a path (~/ ./ ../)

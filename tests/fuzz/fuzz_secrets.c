@@ -86,23 +86,11 @@ static int all_ascii(const char *t, size_t n) {
 
 /* The placeholder formats: "[secret: <label>]" and "[secret: <label> <n>]". */
 static const char *const labels[] = {
-    "OpenAI key",
-    "Anthropic key",
-    "OpenRouter key",
-    "API key",
-    "Google API key",
-    "GitHub token",
-    "GitLab token",
-    "Slack token",
-    "Stripe key",
-    "AWS access key id",
-    "AWS secret key",
-    "private key",
-    "JWT",
-    "password",
-    "token",
-    "secret",
-    "credentials",
+    "OpenAI key",     "Anthropic key", "OpenRouter key",    "API key",
+    "Google API key", "GitHub token",  "npm token",         "GitLab token",
+    "Slack token",    "Stripe key",    "AWS access key id", "AWS secret key",
+    "private key",    "JWT",           "password",          "token",
+    "secret",         "credentials",
 };
 
 static size_t placeholder_at(const char *t, size_t n) {

@@ -107,6 +107,8 @@ static const fake fakes[] = {
     {"GH=github_pat_11FAKE0000fake1111FAKE22_fake3333FAKE4444fake5555FAKE6666fake7777FAKE88",
      "github_pat_11FAKE0000fake1111FAKE22_fake3333FAKE4444fake5555FAKE6666fake7777FAKE88",
      "GitHub token"},
+    {"//registry.npmjs.org/:_authToken=npm_FAKE0000fake1111FAKE2222fake3333FAKE",
+     "npm_FAKE0000fake1111FAKE2222fake3333FAKE", "npm token"},
     {"token glpat-FAKEfake0000FAKEfake.", "glpat-FAKEfake0000FAKEfake", "GitLab token"},
     {"glpat-FAKEfake0000FAKEfake1111FAKEfake2222.01.0fa4e0000",
      "glpat-FAKEfake0000FAKEfake1111FAKEfake2222.01.0fa4e0000", "GitLab token"},
@@ -145,6 +147,8 @@ static const fake fakes[] = {
     {"$db_pwd := 'Fa4e0000Pass'", "Fa4e0000Pass", "password"},
     {"'passwd' => 'Fa4e0000Pass',", "Fa4e0000Pass", "password"},
     {"mot_de_passe=Fa4e0000Pass", "Fa4e0000Pass", "password"},
+    {"Mot de passe : Fa4eK9xQ2mZ7", "Fa4eK9xQ2mZ7", "password"},
+    {"machine api.example.com login bob password Zq8xk2Lm9pFAKE", "Zq8xk2Lm9pFAKE", "password"},
     {"Authorization: Basic ZmFrZTpGYWtlMDAwMFBhc3M=", "ZmFrZTpGYWtlMDAwMFBhc3M=", "token"},
 };
 
@@ -218,6 +222,8 @@ static const char *const near_misses[] = {
     "cvs://:pserver:anoncvs@sourceware.org:/cvs/src",
     "git add -u :/ and docker run -u 1000:1000 img and sort -u file",
     "author: Jean Dupont, authority: ANSSI",
+    "a password manager, the password reset link, password VARCHAR(255) NOT NULL",
+    "npm_config_cache and npm_token_here are not tokens",
     "the commit 3f2a9c8e5b7d1a0f4e6c8b2d9a7f5e3c1b0d2f4a fixed it",
     "[secret: GitHub token] and [secret: password 2] are ami's own placeholders",
 };
