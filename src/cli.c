@@ -90,6 +90,24 @@ static void sink_end(void *ud) {
     fflush(stdout);
 }
 
+void cli_report_secrets(const request_event *ev, const char *file) {
+    size_t n = ev->n_secrets + ev->secrets_elsewhere;
+    fprintf(stderr, "ami: %zu secret%s masked before sending", n, n == 1 ? "" : "s");
+    if (ev->n_secrets)
+        fprintf(stderr, " (%s:", file ? file : "the text");
+    for (size_t i = 0; i < ev->n_secrets; i++)
+        fprintf(stderr, "%s line %ld, %s", i ? ";" : "", ev->secrets[i].start_line + 1,
+                ev->secrets[i].rule);
+    if (ev->n_secrets)
+        fputc(')', stderr);
+    if (ev->secrets_elsewhere && ev->n_secrets)
+        fprintf(stderr, ", and %zu in the question or earlier turns", ev->secrets_elsewhere);
+    else if (ev->secrets_elsewhere)
+        fprintf(stderr, " (in the question, the system prompt or earlier turns)");
+    fprintf(stderr, "; the model sees placeholders such as %s\n",
+            ev->n_secrets ? ev->secrets[0].placeholder : "[secret: …]");
+}
+
 int cli_training_ok(const cli_opts *o, const ami_config *cfg, const char *model) {
     size_t n = model ? strlen(model) : 0;
     int free_model = n > 5 && strcmp(model + n - 5, ":free") == 0;
@@ -247,6 +265,9 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
         on_note(R, ev->margin_note);
         return;
     case REQUEST_EV_SENT: /* `ami log show` reads it from the ledger */
+        return;
+    case REQUEST_EV_SECRETS:
+        cli_report_secrets(ev, R->file);
         return;
     case REQUEST_EV_START:
         if (ev->note)

@@ -75,6 +75,8 @@ static void pr_event(void *ud, request *r, const request_event *ev) {
     side *S = &P->s[i];
     if (ev->type == REQUEST_EV_START && ev->language)
         snprintf(S->language, sizeof S->language, "%s", ev->language);
+    if (ev->type == REQUEST_EV_SECRETS && i == 0 && !P->json) /* both sides mask alike */
+        cli_report_secrets(ev, NULL);
     if (ev->type == REQUEST_EV_NOTICE || ev->type == REQUEST_EV_RETRY)
         fprintf(stderr, "ami: %s: %s\n", i ? "B" : "A", ev->message);
     if (ev->type == REQUEST_EV_NOTE && P->json) {

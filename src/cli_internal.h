@@ -47,6 +47,10 @@ int cli_exit_for(int state, const char *error_kind);
 /// --allow-training, or a "yes" on a terminal.  1 to go on; 0 after saying why on stderr.
 int cli_training_ok(const cli_opts *o, const ami_config *cfg, const char *model);
 
+/// Tells the writer on stderr what was masked before sending (REQUEST_EV_SECRETS); file names
+/// the document (NULL: "the text").
+void cli_report_secrets(const request_event *ev, const char *file);
+
 /// The help text of the options cli_parse_opts() reads.
 extern const char cli_common_help[];
 

@@ -95,6 +95,14 @@ static const field notes_fields[] = {
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
+/* What is masked before sending (`:help ami-secrets`). */
+static const field secrets_fields[] = {
+    {"mask", F_BOOL, OFF(secrets_mask), 0, 0, NULL, NULL, "true or false"},
+    {"allow", F_STRLIST, OFF(secrets_allow), 0, 0, NULL, NULL,
+     "a list of regular expressions (POSIX extended)"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
 /* What the provider may keep (`:help ami-privacy`). */
 static const char *const collection_choices[] = {"deny", "allow", NULL};
 static const field privacy_fields[] = {
@@ -188,6 +196,7 @@ static const field top_fields[] = {
     {"notes", F_OBJ, NO_STORE, 0, 0, NULL, notes_fields, "an object"},
     {"compare", F_OBJ, NO_STORE, 0, 0, NULL, compare_fields, "an object"},
     {"privacy", F_OBJ, NO_STORE, 0, 0, NULL, privacy_fields, "an object"},
+    {"secrets", F_OBJ, NO_STORE, 0, 0, NULL, secrets_fields, "an object"},
     {"questions", F_QUESTIONS, 0, 0, 0, NULL, NULL,
      "an object of preset names and their questions"},
     {"keys", F_OBJ, NO_STORE, 0, 0, NULL, keys_fields, "an object"},
@@ -452,7 +461,7 @@ static int apply_questions(const cJSON *v, const char *path, ami_config *c, char
 
 static int apply_strlist(const cJSON *v, char *slot, const char *path, char *err, size_t errlen) {
     if (!cJSON_IsArray(v)) {
-        snprintf(err, errlen, "config: %s must be a list of model ids, not %s", path, type_name(v));
+        snprintf(err, errlen, "config: %s must be a list of strings, not %s", path, type_name(v));
         return -1;
     }
     size_t n = (size_t)cJSON_GetArraySize(v), i = 0;
@@ -464,8 +473,8 @@ static int apply_strlist(const cJSON *v, char *slot, const char *path, char *err
     const cJSON *e;
     cJSON_ArrayForEach(e, v) {
         if (!cJSON_IsString(e) || !*e->valuestring || !(list[i] = strdup(e->valuestring))) {
-            snprintf(err, errlen, "config: %s[%zu] must be a model id (a non-empty string), not %s",
-                     path, i + 1, cJSON_IsString(e) ? "an empty string" : type_name(e));
+            snprintf(err, errlen, "config: %s[%zu] must be a non-empty string, not %s", path, i + 1,
+                     cJSON_IsString(e) ? "an empty string" : type_name(e));
             for (size_t k = 0; k < i; k++)
                 free(list[k]);
             free(list);
@@ -645,6 +654,7 @@ int config_init(ami_config *c) {
     c->notes_enabled = 1;
     c->compare_blind = 1;
     c->privacy_data_collection = strdup("deny");
+    c->secrets_mask = 1;
     c->compare_min_votes = 5;
     static const char *const default_compare[] = {"anthropic/claude-sonnet-4",
                                                   "google/gemini-2.5-flash"};
@@ -713,6 +723,9 @@ void config_free(ami_config *c) {
         free(c->compare_models[i]);
     free(c->compare_models);
     free(c->privacy_data_collection);
+    for (size_t i = 0; c->secrets_allow && i < c->n_secrets_allow; i++)
+        free(c->secrets_allow[i]);
+    free(c->secrets_allow);
     free(c->ledger_path);
     free(c->carbon_points);
     free(c->file);
@@ -842,6 +855,9 @@ char *config_defaults_json(void) {
     cJSON_AddBoolToObject(s, "wrap", 1);
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
+    cJSON *sc = cJSON_AddObjectToObject(o, "secrets");
+    cJSON_AddBoolToObject(sc, "mask", c.secrets_mask);
+    cJSON_AddArrayToObject(sc, "allow");
     cJSON *pv = cJSON_AddObjectToObject(o, "privacy");
     cJSON_AddStringToObject(pv, "data_collection", "deny");
     cJSON_AddBoolToObject(pv, "zdr", 0);

@@ -259,6 +259,26 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     case REQUEST_EV_SENT:
         host_sent_keep(h, r, ev);
         return;
+    case REQUEST_EV_SECRETS: {
+        host_ev_begin(h, "secrets");
+        host_ev_int(h, "id", id);
+        host_ev_int(h, "elsewhere", (int64_t)ev->secrets_elsewhere);
+        msgpack_packer *pk = host_ev_key(h, "found");
+        msgpack_pack_array(pk, (uint32_t)ev->n_secrets);
+        for (size_t i = 0; i < ev->n_secrets; i++) {
+            const request_secret *s = &ev->secrets[i];
+            msgpack_pack_map(pk, 3);
+            host_kv_str(pk, "rule", s->rule);
+            host_kv_str(pk, "placeholder", s->placeholder);
+            rpc_pack_cstr(pk, "range");
+            msgpack_pack_array(pk, 4);
+            msgpack_pack_int64(pk, s->start_line);
+            msgpack_pack_int64(pk, s->start_col);
+            msgpack_pack_int64(pk, s->end_line);
+            msgpack_pack_int64(pk, s->end_col);
+        }
+        break;
+    }
     case REQUEST_EV_DONE: {
         const request_result *res = ev->result;
         host_ev_begin(h, "done");

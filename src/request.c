@@ -9,6 +9,7 @@
 #include "ami/sse.h"
 #include "engine_internal.h"
 #include "request_notes.h"
+#include "request_secrets.h"
 
 #include <cJSON.h>
 #include <unistd.h>
@@ -999,11 +1000,51 @@ static int start_notes(request *r) {
     return r->notes ? 0 : -1;
 }
 
+/* Every text that will leave the machine, masked (request_secrets.h), and the writer told
+ * what was masked.  0, or -1 (-2: a bad allow pattern) with err set: then nothing must be
+ * sent. */
+static int mask_secrets(request *r, char *err, size_t errlen) {
+    const ami_config *cfg = engine_config(r->e);
+    if (!cfg->secrets_mask)
+        return 0;
+    rsecrets_report rep;
+    int rc =
+        rsecrets_mask(r->turns, r->n_turns, &r->system, (const char *const *)cfg->secrets_allow,
+                      cfg->n_secrets_allow, &rep, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (rep.n_found || rep.elsewhere) {
+        log_info("request %u: %zu secret%s masked in the document, %zu elsewhere", r->id,
+                 rep.n_found, rep.n_found == 1 ? "" : "s", rep.elsewhere);
+        request_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = REQUEST_EV_SECRETS;
+        ev.secrets = rep.found;
+        ev.n_secrets = rep.n_found;
+        ev.secrets_elsewhere = rep.elsewhere;
+        emit(r, &ev);
+    }
+    rsecrets_report_free(&rep);
+    return 0;
+}
+
 /* Builds the prompt (now that the model's context length is known, if it can be), reports
  * the start, and looks for the key. */
 static void begin(request *r) {
     const ami_config *cfg = engine_config(r->e);
     char err[512] = "";
+    /* The notes are found in the document as the writer has it, before any secret is masked
+     * (the cutter keeps its own copy); then every text is masked, before anything is built
+     * from it. */
+    if (r->want_notes && !r->notes && start_notes(r) != 0) {
+        finish(r, REQUEST_ERROR, "memory", "out of memory");
+        return;
+    }
+    int masked = mask_secrets(r, err, sizeof err);
+    if (masked != 0) {
+        finish(r, REQUEST_ERROR, masked == -2 ? "config" : "secrets", err);
+        return;
+    }
     long ctx = cfg->context_tokens > 0 ? cfg->context_tokens : r->prov.context_tokens;
     if (ctx <= 0) {
         double pp, cp;
@@ -1021,10 +1062,6 @@ static void begin(request *r) {
     po.n_dismissed = r->n_dismissed;
     if (prompt_build(r->turns, r->n_turns, &po, &r->prompt, err, sizeof err) != 0) {
         finish(r, REQUEST_ERROR, "input", err);
-        return;
-    }
-    if (r->want_notes && start_notes(r) != 0) {
-        finish(r, REQUEST_ERROR, "memory", "out of memory");
         return;
     }
     request_event ev;

@@ -70,6 +70,11 @@ typedef struct ami_config {
                                    and the user's */
     size_t n_questions;
 
+    int secrets_mask;     /* secrets.mask: mask secrets in every text before sending */
+    char **secrets_allow; /* secrets.allow: regexes of values never masked (keep the count
+                             right after it) */
+    size_t n_secrets_allow;
+
     char *privacy_data_collection; /* "deny" (the default) or "allow" */
     int privacy_zdr;               /* privacy.zdr */
 

@@ -113,14 +113,22 @@ typedef struct request_note {
     long cap; /* OVER_CAP: the most notes anchored per answer */
 } request_note;
 
+/* A secret masked in the document before sending (REQUEST_EV_SECRETS).  Never its bytes. */
+typedef struct request_secret {
+    const char *rule;                              /* "GitHub token" */
+    const char *placeholder;                       /* "[secret: GitHub token]" */
+    long start_line, start_col, end_line, end_col; /* 0-based, byte columns, end exclusive */
+} request_secret;
+
 typedef enum {
-    REQUEST_EV_START,  /* about to send: model, provider, language, note, prompt_tokens */
-    REQUEST_EV_RETRY,  /* attempt, wait_s, message */
-    REQUEST_EV_MODEL,  /* model: the id the provider answered with */
-    REQUEST_EV_NOTICE, /* message: something the user should know (budget not enforced...) */
-    REQUEST_EV_DONE,   /* result */
-    REQUEST_EV_NOTE,   /* margin_note: a critique's note (request_params.notes) */
-    REQUEST_EV_SENT,   /* url, headers, body: exactly what leaves the machine (each attempt) */
+    REQUEST_EV_START,   /* about to send: model, provider, language, note, prompt_tokens */
+    REQUEST_EV_RETRY,   /* attempt, wait_s, message */
+    REQUEST_EV_MODEL,   /* model: the id the provider answered with */
+    REQUEST_EV_NOTICE,  /* message: something the user should know (budget not enforced...) */
+    REQUEST_EV_DONE,    /* result */
+    REQUEST_EV_NOTE,    /* margin_note: a critique's note (request_params.notes) */
+    REQUEST_EV_SENT,    /* url, headers, body: exactly what leaves the machine (each attempt) */
+    REQUEST_EV_SECRETS, /* secrets, n_secrets, secrets_elsewhere: what was masked, once */
 } request_event_type;
 
 typedef struct request_event {
@@ -141,6 +149,11 @@ typedef struct request_event {
     const char *headers;
     const char *body;
     size_t body_len;
+    /* REQUEST_EV_SECRETS: the secrets masked in the last turn's document (positions in it as
+     * it was sent), and how many more in the other texts (question, earlier turns). */
+    const request_secret *secrets;
+    size_t n_secrets;
+    size_t secrets_elsewhere;
 } request_event;
 
 struct engine;

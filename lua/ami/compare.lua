@@ -190,6 +190,14 @@ function handlers.start(ev)
   end
 end
 
+function handlers.secrets(ev)
+  local pair, s, i = side_of(ev)
+  if s and i == 1 then -- both sides mask the same texts: told once
+    local text = require('ami.secrets').report(pair.doc, ev)
+    sidebar.insert(s.region, '*' .. text .. '*\n\n')
+  end
+end
+
 function handlers.model(ev)
   local _, s = side_of(ev)
   if s then

@@ -27,6 +27,8 @@ local defaults = {
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
   quote = { format = 'markdown' },
   notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
+  -- Secrets masked before anything is sent (:help ami-secrets).
+  secrets = { mask = true, allow = {} },
   -- What the provider may keep (:help ami-privacy): OpenRouter's data_collection and zdr.
   privacy = { data_collection = 'deny', zdr = false },
   -- The personal arena (:help ami-arena).
@@ -128,12 +130,16 @@ S.root = {
       stop = { t = 'keys' }, vote_a = { t = 'keys' }, vote_b = { t = 'keys' }, vote_tie = { t = 'keys' },
       vote_bad = { t = 'keys' },
     } },
+    secrets = { t = 'object', help = 'an object', fields = {
+      mask = { t = 'boolean', help = 'true or false' },
+      allow = { t = 'strlist', help = 'a list of strings' },
+    } },
     privacy = { t = 'object', help = 'an object', fields = {
       data_collection = { t = 'enum', choices = { 'deny', 'allow' }, help = '"deny" or "allow"' },
       zdr = { t = 'boolean', help = 'true or false' },
     } },
     compare = { t = 'object', help = 'an object', fields = {
-      models = { t = 'strlist', help = 'a list of model ids' },
+      models = { t = 'strlist', help = 'a list of strings' },
       blind = { t = 'boolean', help = 'true or false' },
       min_votes = { t = 'integer', min = 1, max = 1e6, help = 'a number of votes' },
     } },
@@ -294,7 +300,7 @@ check = function(node, v, path)
     end
     for i, x in ipairs(v) do
       if type(x) ~= 'string' or x == '' then
-        return ('%s[%d] must be a model id (a non-empty string), not %s'):format(path, i,
+        return ('%s[%d] must be a non-empty string, not %s'):format(path, i,
           type(x) == 'string' and 'an empty string' or kind(x))
       end
     end

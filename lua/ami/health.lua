@@ -69,6 +69,25 @@ function M.check()
     end
   end
 
+  -- What leaves the machine (:help ami-secrets, ami-privacy).
+  local c = require('ami.config').get()
+  if c.secrets.mask then
+    ok(('secrets are masked before sending%s'):format(#c.secrets.allow > 0
+      and (' (%d allow pattern%s)'):format(#c.secrets.allow, #c.secrets.allow == 1 and '' or 's') or ''))
+  else
+    warn('secrets.mask = false: API keys, tokens and passwords in your documents are sent to the '
+      .. 'provider as they are', { 'remove secrets = { mask = false } from your setup()' })
+  end
+  if c.provider == 'openrouter' then
+    if c.privacy.data_collection == 'deny' then
+      ok('OpenRouter is told to use no provider that keeps or trains on prompts'
+        .. (c.privacy.zdr and ', and zero data retention endpoints only' or ''))
+    else
+      info('privacy.data_collection = "allow": OpenRouter may route to providers that keep or '
+        .. 'train on prompts (free models ask first)')
+    end
+  end
+
   local ledger = st.ledger
   if not ledger.enabled then
     info('usage ledger disabled (ledger.enabled = false)')

@@ -407,6 +407,14 @@ function handlers.start(ev)
   end
 end
 
+function handlers.secrets(ev)
+  local a = answers[ev.id]
+  if a then
+    local text = require('ami.secrets').report(a.thread.doc, ev)
+    sidebar.insert(a.region, '*' .. text .. '*\n\n')
+  end
+end
+
 function handlers.retry(ev)
   local a = answers[ev.id]
   if a then

@@ -102,4 +102,85 @@ T[#T + 1] = { 'ami_sent_shows_what_left_the_machine_never_the_key', function()
   h.contains(h.text(vim.fn.bufnr('ami://sent')), 'Une note à envoyer.')
 end }
 
+-- ---- secrets ----------------------------------------------------------------------------------
+
+-- Fake secrets in the formats of the real ones (the rules test every kind; these are two).
+local TOKEN = 'ghp_' .. ('Zq8xk2Lm9pVbR4tW7yN1cF6hJ3dS0gA5eQuI'):sub(1, 36)
+local PASSWORD = 'Zq8xk2Lm9pVb'
+
+local function secret_doc(name)
+  return h.document({ 'Ma config de test :', '', 'export GITHUB_TOKEN=' .. TOKEN,
+    ('password = "%s"'):format(PASSWORD), '', 'Est-ce clair ?' }, name)
+end
+
+local function all_sent()
+  local out = {}
+  for _, c in ipairs(h.chats()) do
+    table.insert(out, vim.fn.json_encode(c.body))
+  end
+  return table.concat(out, '\n')
+end
+
+T[#T + 1] = { 'secrets_never_leave_and_the_writer_is_told_where', function()
+  local path = h.tmp .. '/secrets.sqlite3'
+  h.use_fake('fake/echo?size=100000', { ledger = { path = path } })
+  local doc = secret_doc('secrets.md')
+  vim.cmd('1,4Critique Et ' .. TOKEN .. ' ?')
+  local t = h.wait_answer(doc)
+  local sent = all_sent()
+  h.ok(not sent:find(TOKEN, 1, true) and not sent:find(PASSWORD, 1, true), 'no secret was sent')
+  h.contains(sent, 'export GITHUB_TOKEN=[secret: GitHub token]')
+  h.contains(sent, 'password = \\"[secret: password]\\"')
+  h.contains(sent, 'My question: Et [secret: GitHub token] ?', 'the same secret, the same placeholder')
+  -- Diagnostics on their places, the thread and one notification.
+  local d = vim.diagnostic.get(doc, { namespace = api.nvim_create_namespace('ami.secrets') })
+  table.sort(d, function(a, b)
+    return a.lnum < b.lnum
+  end)
+  h.eq(2, #d)
+  h.eq(vim.diagnostic.severity.INFO, d[1].severity)
+  h.eq('ami', d[1].source)
+  h.eq(TOKEN, api.nvim_buf_get_text(doc, d[1].lnum, d[1].col, d[1].end_lnum, d[1].end_col, {})[1])
+  h.eq(PASSWORD, api.nvim_buf_get_text(doc, d[2].lnum, d[2].col, d[2].end_lnum, d[2].end_col, {})[1])
+  h.contains(d[1].message, 'GitHub token masked before sending: the model saw [secret: GitHub token]')
+  local msg = '3 secrets masked before sending (line 3, GitHub token; line 4, password), and 1 in '
+    .. 'the question or earlier turns'
+  h.eq(1, #h.notes_matching(msg), 'told once: ' .. vim.inspect(h.notes))
+  h.contains(h.text(t.buf), msg)
+  -- The ledger keeps the masked text only.
+  h.wait(function()
+    return vim.trim(vim.fn.system({ 'sqlite3', path, 'select count(*) from requests' })) == '1'
+  end, 5000)
+  local stored = vim.fn.system({ 'sqlite3', path, 'select prompt_text || turn from requests' })
+  h.ok(not stored:find(TOKEN, 1, true) and not stored:find(PASSWORD, 1, true), 'nothing in the ledger')
+  -- A follow-up: the earlier turns are masked again, with the same placeholders.
+  vim.cmd('AmiAsk Et le mot de passe ?')
+  h.wait(function()
+    return #h.chats() == 2
+  end, 5000)
+  h.wait_answer(doc)
+  local second = vim.fn.json_encode(h.chats()[2].body)
+  h.ok(not second:find(TOKEN, 1, true) and not second:find(PASSWORD, 1, true), 'not in the follow-up')
+  h.contains(second, '[secret: GitHub token]')
+end }
+
+T[#T + 1] = { 'allowed_values_and_masking_turned_off', function()
+  h.use_fake('fake/hello', { secrets = { allow = { '^Zq8xk2Lm9pVb$' } } })
+  local doc = secret_doc()
+  vim.cmd('1,4Critique')
+  h.wait_answer(doc)
+  local sent = all_sent()
+  h.contains(sent, PASSWORD, 'an allowed value is sent as it is')
+  h.ok(not sent:find(TOKEN, 1, true), 'the token is still masked')
+  require('ami.host').stop()
+  h.reset()
+  h.use_fake('fake/hello', { secrets = { mask = false } })
+  doc = secret_doc()
+  vim.cmd('1,4Critique')
+  h.wait_answer(doc)
+  h.contains(all_sent(), TOKEN, 'mask = false sends everything')
+  vim.cmd('checkhealth ami')
+  h.contains(h.text(0), 'secrets.mask = false')
+end }
+
 return T
