@@ -64,6 +64,17 @@ function M.ami_setup(base)
         done({ status = ev.status })
       end
     end)
+    host.on('start', function(ev)
+      -- A question asked while its thread was being restored from the ledger was queued: it
+      -- gets its id when it starts.
+      if run and not run.id and run.thread then
+        for _, id in ipairs(require('ami.thread').running_ids(run.thread)) do
+          if id == ev.id then
+            run.id = id
+          end
+        end
+      end
+    end)
   end
   return require('ami.host').request('ping').pid
 end
@@ -78,10 +89,10 @@ function M.ami_ask(model, d)
     turn.document = table.concat(api.nvim_buf_get_lines(d or doc, 0, -1, false), '\n') .. '\n'
     turn.path = t.name
   end
-  run = { bytes = 0 }
+  run = { bytes = 0, thread = t }
   local a = thread.ask(t, turn, { model = model })
   run.id = a and a.id
-  if not a then
+  if not a or a.pending then
     done({ status = 'error' })
   end
 end
@@ -101,6 +112,18 @@ function M.ami_ask_many(model, n)
     docs[i] = b
   end
   local first_ns
+  local threads = {}
+  host.on('start', function(ev)
+    -- Questions queued while their thread was restored from the ledger start later.
+    for t in pairs(threads) do
+      for _, id in ipairs(thread.running_ids(t)) do
+        if id == ev.id and not ids[id] then
+          ids[id] = true
+          threads[t] = nil
+        end
+      end
+    end
+  end)
   host.on('delta', function(ev)
     if ids[ev.id] then
       first_ns = first_ns or uv.hrtime()
@@ -121,8 +144,10 @@ function M.ami_ask_many(model, n)
     local t = thread.get(docs[i], true)
     local a = thread.ask(t, { kind = 'ask', question = 'Tell me about this note.',
       document = 'Document ' .. i .. '\n', path = t.name }, { model = model })
-    if a then
+    if a and a.id then
       ids[a.id] = true
+    elseif a and a.queued then
+      threads[t] = true
     else
       left = left - 1
     end

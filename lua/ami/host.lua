@@ -71,8 +71,48 @@ local function emit(ev)
   end
 end
 
+-- Events that arrive while a call into the host is waiting for its answer are held and
+-- handled once it has returned.  Neovim handles the host's notifications inside
+-- vim.rpcrequest's wait; a handler that called the host again from there would nest a second
+-- request whose answer Neovim expects first, while the host may already have answered the
+-- outer one ("returned a response with an unknown request id").  Holding them also means an
+-- answer's first events never arrive before the call that started it has returned its id.
+local depth = 0 -- calls into the host in progress
+local held = {} -- events waiting for depth 0, in order: held[held_next .. held_last]
+local held_next, held_last = 1, 0
+local flush_scheduled = false
+
+local function flush_held()
+  flush_scheduled = false
+  while held_next <= held_last do
+    if depth > 0 then
+      return -- a handler is calling the host: the rest waits for it (see M.request)
+    end
+    local ev = held[held_next]
+    held[held_next] = nil
+    held_next = held_next + 1
+    emit(ev)
+  end
+  held, held_next, held_last = {}, 1, 0
+end
+
+local function schedule_flush()
+  if not flush_scheduled then
+    flush_scheduled = true
+    vim.schedule(flush_held)
+  end
+end
+
 --- Called by the host (nvim_exec_lua) with a list of events.
 function M._dispatch(events)
+  if depth > 0 or held_next <= held_last then
+    for i = 1, #events do
+      held_last = held_last + 1
+      held[held_last] = events[i]
+    end
+    schedule_flush()
+    return
+  end
   for i = 1, #events do
     emit(events[i])
   end
@@ -93,7 +133,7 @@ local function on_exit(gen, code, signal)
   vim.schedule(function()
     vim.notify(msg, vim.log.levels.ERROR)
   end)
-  emit({ type = 'host_exit', code = code, signal = signal, message = msg })
+  M._dispatch({ { type = 'host_exit', code = code, signal = signal, message = msg } })
 end
 
 local function start()
@@ -120,7 +160,9 @@ local function start()
   state.chan = job
   state.pid = vim.fn.jobpid(job)
   state.started_at = uv.hrtime()
+  depth = depth + 1
   local ok, err = pcall(vim.rpcrequest, job, 'configure', require('ami.config').user())
+  depth = depth - 1
   if not ok then
     local msg = tostring(err):gsub('^.-: ', '', 1)
     vim.notify('ami: ' .. msg, vim.log.levels.ERROR)
@@ -151,7 +193,12 @@ function M.request(method, ...)
   if not chan then
     return nil, err
   end
+  depth = depth + 1
   local ok, res = pcall(vim.rpcrequest, chan, method, ...)
+  depth = depth - 1
+  if depth == 0 and held_next <= held_last then
+    schedule_flush()
+  end
   if not ok then
     return nil, 'ami: ' .. tostring(res):gsub('^Vim:', '')
   end

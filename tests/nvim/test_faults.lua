@@ -116,6 +116,50 @@ T[#T + 1] = { 'eight_answers_at_once_each_in_its_thread_with_its_cost', function
   h.eq(8, #h.chats())
 end }
 
+T[#T + 1] = { 'events_arriving_during_a_call_into_the_engine_wait_for_it', function()
+  -- Neovim handles the engine's notifications inside vim.rpcrequest's wait.  A handler calling
+  -- the engine from there nested a request whose answer Neovim expected before the outer one's,
+  -- which the engine may already have sent: "ch N returned a response with an unknown request
+  -- id", and the outer call lost.  Events are now held until the call returns.
+  h.use_fake('fake/count?n=300&gap_ms=1')
+  local host = require('ami.host')
+  local in_call, inside, nested, active = false, 0, 0, true
+  host.on('delta', function()
+    if not active then
+      return
+    end
+    if in_call then
+      inside = inside + 1
+    end
+    if host.request('ping') then
+      nested = nested + 1
+    end
+  end)
+  local doc = h.document({ 'a line' })
+  vim.cmd('1Critique')
+  local pings, failures, last_err = 0, 0, nil
+  local deadline = uv.hrtime() + 15e9
+  while finished(doc) == 0 and uv.hrtime() < deadline do
+    in_call = true
+    local res, err = host.request('ping')
+    in_call = false
+    if res then
+      pings = pings + 1
+    else
+      failures, last_err = failures + 1, err
+    end
+    vim.wait(1)
+  end
+  active = false
+  h.eq(1, finished(doc), 'the answer ended')
+  h.eq(0, failures, 'no call failed: ' .. tostring(last_err))
+  h.ok(pings > 50, 'the calls ran while the answer streamed (' .. pings .. ')')
+  h.eq(0, inside, 'no event was handled inside a call')
+  h.ok(nested > 0, 'handlers called the engine')
+  h.contains(h.text(require('ami.thread').get(doc).buf), '298 299 300 ')
+  h.ok(not vim.fn.execute("messages"):find("unknown request id", 1, true), "no unknown response")
+end }
+
 T[#T + 1] = { 'an_empty_buffer_is_refused_without_a_request', function()
   h.use_fake('fake/hello')
   h.document({ '' })
