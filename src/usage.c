@@ -380,8 +380,9 @@ static void print_imports(const usage_data *d) {
                    im->items, *im->first_day ? im->first_day : "?",
                    *im->last_day ? im->last_day : "?", *when ? when : "?");
         else
-            printf("  %s: %lld conversations (last import %s)\n",
-                   usage_source_label((usage_source)s), im->items, *when ? when : "?");
+            printf("  %s: %lld conversation%s (last import %s)\n",
+                   usage_source_label((usage_source)s), im->items, im->items == 1 ? "" : "s",
+                   *when ? when : "?");
     }
 }
 

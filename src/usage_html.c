@@ -435,7 +435,7 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
     put(p, "</section>\n");
     usage_series_tokens(d, &s);
     section(p, "tokens", usage_words(l, USAGE_W_TOKENS));
-    svg(p, &s, CHART_TOKENS, CHART_SPLIT, usage_words(l, USAGE_W_TOKENS));
+    svg(p, &s, CHART_TOKENS, CHART_STACKED, usage_words(l, USAGE_W_TOKENS));
     put(p, "</section>\n");
     if (o->budget_usd > 0 && isfinite(o->budget_usd)) {
         snprintf(t, sizeof t, "%s (%s, ami)", usage_words(l, USAGE_W_BUDGET), last);

@@ -162,7 +162,9 @@ static int fetch_activity(fetch *f) {
                 f->err);
     else
         fprintf(stderr, "ami usage import openrouter: %s\n", f->err);
-    return USAGE_EXIT_PROVIDER;
+    /* The key's command failing is the configuration's problem, not OpenRouter's. */
+    return f->status == 0 && strncmp(f->err, "management_key_cmd", 18) == 0 ? USAGE_EXIT_USAGE
+                                                                            : USAGE_EXIT_PROVIDER;
 }
 
 /* ---- reporting ---------------------------------------------------------------------------- */

@@ -80,7 +80,12 @@ int usage_report_money(chart_locale l, const usage_cell *c, buf *out) {
         return buf_append_str(out, "?") ? CHART_ENOMEM : 0;
     if (c->estimated_usd > 0 && buf_append_str(out, "~"))
         return CHART_ENOMEM;
-    int rc = chart_format_money(l, c->cost_usd, out);
+    int rc;
+    if (c->cost_usd > 0 && c->cost_usd < 0.00005) /* it would round to $0.0000 */
+        rc =
+            buf_append_str(out, l == CHART_FR ? "<0,0001\xC2\xA0$" : "<$0.0001") ? CHART_ENOMEM : 0;
+    else
+        rc = chart_format_money(l, c->cost_usd, out);
     if (!rc && c->cost_unknown > 0 && buf_append_str(out, "+?"))
         rc = CHART_ENOMEM;
     return rc;
