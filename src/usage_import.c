@@ -264,7 +264,9 @@ static void day_of(long long t, char out[11]) {
  * job->error set (a reader's error or the file's). */
 static int feed_all(importer *im, import_reader *r) {
     usage_import_job *j = im->job;
-    const char *name = j->path ? j->path : "OpenRouter's answer";
+    const char *name = j->path                          ? j->path
+                       : j->format == IMPORT_OPENROUTER ? "OpenRouter's answer"
+                                                        : "the export";
     int rc = IMPORT_OK;
     if (!j->path) {
         rc = import_reader_feed(r, j->body, j->body_len);
