@@ -145,10 +145,10 @@ static void on_models_listed(void *ud, const provider_model *models, size_t n, c
             else
                 cJSON_AddNullToObject(o, "completion_usd_per_mtok");
             size_t idl = strlen(models[i].id);
-            cJSON_AddBoolToObject(o, "free",
-                                  (idl > 5 && strcmp(models[i].id + idl - 5, ":free") == 0) ||
-                                      (models[i].prompt_usd_per_mtok == 0 &&
-                                       models[i].completion_usd_per_mtok == 0));
+            cJSON_AddBoolToObject(
+                o, "free",
+                (idl > 5 && strcmp(models[i].id + idl - 5, ":free") == 0) ||
+                    (models[i].prompt_usd_per_mtok == 0 && models[i].completion_usd_per_mtok == 0));
             cJSON_AddItemToArray(a, o);
         }
         cli_print_json(a);
@@ -166,9 +166,9 @@ static void on_models_listed(void *ud, const provider_model *models, size_t n, c
             print_price(models[i].completion_usd_per_mtok);
             /* OpenRouter's :free variants (which may train on prompts: see ami-privacy) */
             size_t idl = strlen(models[i].id);
-            int is_free = (idl > 5 && strcmp(models[i].id + idl - 5, ":free") == 0) ||
-                          (models[i].prompt_usd_per_mtok == 0 &&
-                           models[i].completion_usd_per_mtok == 0);
+            int is_free =
+                (idl > 5 && strcmp(models[i].id + idl - 5, ":free") == 0) ||
+                (models[i].prompt_usd_per_mtok == 0 && models[i].completion_usd_per_mtok == 0);
             printf("%s\n", is_free ? "  free" : "");
         }
         M->exit_code = CLI_OK;
