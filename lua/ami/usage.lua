@@ -6,6 +6,7 @@
 local M = {}
 
 local api = vim.api
+local compat = require('ami.compat')
 local cost = require('ami.cost')
 
 local pending = {} -- token -> { buf, kind = 'report' | 'overview' }
@@ -180,7 +181,7 @@ local function redraw(buf)
   vim.bo[buf].modifiable = false
   api.nvim_buf_clear_namespace(buf, ns, 0, -1)
   for _, h in ipairs(hls) do
-    api.nvim_buf_add_highlight(buf, ns, h[4], h[1], h[2], h[3])
+    compat.highlight(buf, ns, h[4], h[1], h[2], h[3])
   end
 end
 
@@ -242,7 +243,7 @@ function M.open()
   -- The charts fill the window's width (at most 100 columns), nothing beside them.
   for opt, v in pairs({ number = false, relativenumber = false, signcolumn = 'no', foldcolumn = '0',
     wrap = false, list = false }) do
-    vim.wo[win][opt] = v
+    compat.set_win(win, opt, v)
   end
   local width = math.max(40, math.min(100, api.nvim_win_get_width(win)))
   local res2, err2 = host.request('usage_overview', { width = width })
