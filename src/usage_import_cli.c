@@ -322,10 +322,13 @@ int usage_import_main(int argc, char **argv) {
         return USAGE_EXIT_USAGE;
     }
     struct stat st;
-    if (file && (stat(file, &st) != 0 || S_ISDIR(st.st_mode))) {
-        fprintf(stderr, "%s: cannot read %s: %s\n", who, file,
-                S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
-        return USAGE_EXIT_LEDGER;
+    if (file) {
+        int found = stat(file, &st) == 0;
+        if (!found || S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "%s: cannot read %s: %s\n", who, file,
+                    found ? "it is a directory" : strerror(errno));
+            return USAGE_EXIT_LEDGER;
+        }
     }
 
     usage_env u;
