@@ -244,22 +244,20 @@ static void cell_row(page *p, const char *name, const char *cls, const usage_cel
     put(p, "</tr>\n");
 }
 
-static void cell_header(page *p, word first) {
-    put(p, "<thead><tr><th>");
-    put(p, W(p->l, first));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_THREADS));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_ANSWERS));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_TOKENS_IN));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_TOKENS_OUT));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_COST));
-    put(p, "</th><th>");
-    put(p, W(p->l, W_CARBON));
-    put(p, "</th></tr></thead>\n<tbody>\n");
+/* <table id="id"><thead> with the columns' words, and the <tbody> opened. */
+static void table_head(page *p, const char *id, const word *cols, size_t n) {
+    putf(p, "<table id=\"%s\"><thead><tr>", id);
+    for (size_t i = 0; i < n; i++) {
+        put(p, "<th>");
+        put(p, W(p->l, cols[i]));
+        put(p, "</th>");
+    }
+    put(p, "</tr></thead>\n<tbody>\n");
+}
+
+static void cell_header(page *p, const char *id, word first) {
+    const word cols[] = {first, W_THREADS, W_ANSWERS, W_TOKENS_IN, W_TOKENS_OUT, W_COST, W_CARBON};
+    table_head(p, id, cols, sizeof cols / sizeof cols[0]);
 }
 
 static void svg(page *p, const usage_series *s, chart_unit unit, chart_mode mode,
@@ -289,6 +287,24 @@ static void section(page *p, const char *id, const char *title) {
 static const char *basename_of(const char *path) {
     const char *s = strrchr(path, '/');
     return s && s[1] ? s + 1 : path;
+}
+
+/* One figure of the summary: sep, <b data-value="raw">the number</b>, then its word.  The
+ * money (fmt NULL) is written as the tables write it, with its ~ and +?. */
+static void summary_item(page *p, const char *sep, double raw,
+                         int (*fmt)(chart_locale, double, buf *), const usage_cell *money,
+                         word what) {
+    buf t = {0};
+    if (fmt ? fmt(p->l, raw, &t) : usage_report_money(p->l, money, &t))
+        p->err = CHART_ENOMEM;
+    char v[64];
+    snprintf(v, sizeof v, "%.10g", raw);
+    put(p, sep);
+    putf(p, "<b data-value=\"%s\">", v);
+    put_escaped(p, t.data);
+    put(p, "</b> ");
+    put(p, W(p->l, what));
+    buf_free(&t);
 }
 
 /* ---- the page ----------------------------------------------------------------------------- */
@@ -379,44 +395,14 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
     put(p, "</p>\n");
 
     /* The summary: the period's totals, counted once. */
-    buf money = {0}, n1 = {0}, n2 = {0}, n3 = {0}, n4 = {0};
-    if (usage_report_money(l, all, &money) || chart_format_count(l, (double)all->threads, &n1) ||
-        chart_format_count(l, (double)all->answers, &n2) ||
-        chart_format_tokens(l, (double)all->tokens_in, &n3) ||
-        chart_format_tokens(l, (double)all->tokens_out, &n4))
-        p->err = CHART_ENOMEM;
-    char raw[64];
     put(p, "<p class=\"summary\" id=\"summary\">");
     put_escaped(p, W(l, W_SUMMARY));
-    snprintf(raw, sizeof raw, "%.10g", all->cost_usd);
-    putf(p, ": <b data-value=\"%s\">", raw);
-    put_escaped(p, money.data);
-    put(p, "</b> ");
-    put(p, W(l, W_SPENT));
-    snprintf(raw, sizeof raw, "%lld", all->threads);
-    putf(p, ", <b data-value=\"%s\">", raw);
-    put_escaped(p, n1.data);
-    put(p, "</b> ");
-    put(p, W(l, W_THREADS));
-    snprintf(raw, sizeof raw, "%lld", all->answers);
-    putf(p, ", <b data-value=\"%s\">", raw);
-    put_escaped(p, n2.data);
-    put(p, "</b> ");
-    put(p, W(l, W_ANSWERS));
-    put(p, ", ");
-    put_escaped(p, n3.data);
-    put(p, " ");
-    put(p, W(l, W_TOKENS_IN));
-    put(p, ", ");
-    put_escaped(p, n4.data);
-    put(p, " ");
-    put(p, W(l, W_TOKENS_OUT));
+    summary_item(p, ": ", all->cost_usd, NULL, all, W_SPENT);
+    summary_item(p, ", ", (double)all->threads, chart_format_count, NULL, W_THREADS);
+    summary_item(p, ", ", (double)all->answers, chart_format_count, NULL, W_ANSWERS);
+    summary_item(p, ", ", (double)all->tokens_in, chart_format_tokens, NULL, W_TOKENS_IN);
+    summary_item(p, ", ", (double)all->tokens_out, chart_format_tokens, NULL, W_TOKENS_OUT);
     put(p, ".</p>\n");
-    buf_free(&money);
-    buf_free(&n1);
-    buf_free(&n2);
-    buf_free(&n3);
-    buf_free(&n4);
 
     /* The charts. */
     usage_series s;
@@ -457,8 +443,7 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
 
     /* By month, every source counted once. */
     section(p, "months", W(l, W_BY_MONTH));
-    put(p, "<table id=\"by-month\">");
-    cell_header(p, W_MONTH);
+    cell_header(p, "by-month", W_MONTH);
     for (int i = USAGE_MONTHS - 1; i >= 0; i--)
         cell_row(p, d->months[i].month, "", &d->months[i].total);
     cell_row(p, W(l, W_TOTAL), " class=\"total\"", all);
@@ -466,8 +451,7 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
 
     /* By source, the whole period. */
     section(p, "sources", W(l, W_BY_SOURCE));
-    put(p, "<table id=\"by-source\">");
-    cell_header(p, W_SOURCE);
+    cell_header(p, "by-source", W_SOURCE);
     for (int src = 0; src < USAGE_N_SOURCES; src++) {
         const usage_cell *c = &d->period[src];
         if (src != USAGE_AMI && c->answers <= 0 && c->threads <= 0 && c->cost_usd == 0)
@@ -488,19 +472,9 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
 
     /* By model. */
     section(p, "models", W(l, W_BY_MODEL));
-    put(p, "<table id=\"by-model\"><thead><tr><th>");
-    put(p, W(l, W_MODEL));
-    put(p, "</th><th>");
-    put(p, W(l, W_SOURCES));
-    put(p, "</th><th>");
-    put(p, W(l, W_ANSWERS));
-    put(p, "</th><th>");
-    put(p, W(l, W_TOKENS_IN));
-    put(p, "</th><th>");
-    put(p, W(l, W_TOKENS_OUT));
-    put(p, "</th><th>");
-    put(p, W(l, W_COST));
-    put(p, "</th></tr></thead>\n<tbody>\n");
+    static const word model_cols[] = {W_MODEL,     W_SOURCES,    W_ANSWERS,
+                                      W_TOKENS_IN, W_TOKENS_OUT, W_COST};
+    table_head(p, "by-model", model_cols, sizeof model_cols / sizeof model_cols[0]);
     for (size_t i = 0; i < d->n_models; i++) {
         const usage_model *m = &d->models[i];
         put(p, "<tr><td>");
@@ -529,19 +503,9 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
         put(p, W(l, W_NO_DOCS));
         put(p, "</p>\n");
     } else {
-        put(p, "<table id=\"by-document\"><thead><tr><th>");
-        put(p, W(l, W_DOCUMENT));
-        put(p, "</th><th>");
-        put(p, W(l, W_REQUESTS));
-        put(p, "</th><th>");
-        put(p, W(l, W_TOKENS_IN));
-        put(p, "</th><th>");
-        put(p, W(l, W_TOKENS_OUT));
-        put(p, "</th><th>");
-        put(p, W(l, W_COST));
-        put(p, "</th><th>");
-        put(p, W(l, W_CARBON));
-        put(p, "</th></tr></thead>\n<tbody>\n");
+        static const word doc_cols[] = {W_DOCUMENT,   W_REQUESTS, W_TOKENS_IN,
+                                        W_TOKENS_OUT, W_COST,     W_CARBON};
+        table_head(p, "by-document", doc_cols, sizeof doc_cols / sizeof doc_cols[0]);
         for (size_t i = 0; i < d->n_documents; i++) {
             const usage_document *doc = &d->documents[i];
             usage_cell c = {0};

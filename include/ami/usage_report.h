@@ -56,8 +56,7 @@ int usage_report_sources(const usage_data *d, int month, const usage_report_opts
 
 /// Appends a money cell (see the top) to out.
 int usage_report_money(chart_locale l, const usage_cell *c, buf *out);
-/// Appends a count: "?" for a negative (unknown) value with unknown set, "-" for a negative
-/// one without, else the number.
+/// Appends a count: "-" for a negative value (not counted by that source), else the number.
 int usage_report_count(chart_locale l, long long v, buf *out);
 
 /// The whole HTML page (see doc/ami.txt, ami-usage-html): heading, summary, the charts as
