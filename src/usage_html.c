@@ -290,12 +290,12 @@ static const char *basename_of(const char *path) {
 }
 
 /* One figure of the summary: sep, <b data-value="raw">the number</b>, then its word.  The
- * money (fmt NULL) is written as the tables write it, with its ~ and +?. */
+ * money (a cell, fmt unused) is written as the tables write it, with its ~ and +?. */
 static void summary_item(page *p, const char *sep, double raw,
                          int (*fmt)(chart_locale, double, buf *), const usage_cell *money,
                          word what) {
     buf t = {0};
-    if (fmt ? fmt(p->l, raw, &t) : usage_report_money(p->l, money, &t))
+    if (money ? usage_report_money(p->l, money, &t) : fmt(p->l, raw, &t))
         p->err = CHART_ENOMEM;
     char v[64];
     snprintf(v, sizeof v, "%.10g", raw);
