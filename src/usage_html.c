@@ -289,22 +289,15 @@ static const char *basename_of(const char *path) {
     return s && s[1] ? s + 1 : path;
 }
 
-/* One figure of the summary: sep, <b data-value="raw">the number</b>, then its word.  The
- * money (a cell, fmt unused) is written as the tables write it, with its ~ and +?. */
-static void summary_item(page *p, const char *sep, double raw,
-                         int (*fmt)(chart_locale, double, buf *), const usage_cell *money,
-                         word what) {
-    buf t = {0};
-    if (money ? usage_report_money(p->l, money, &t) : fmt(p->l, raw, &t))
-        p->err = CHART_ENOMEM;
+/* One figure of the summary: sep, <b data-value="raw">text</b>, then its word. */
+static void summary_item(page *p, const char *sep, double raw, const buf *text, word what) {
     char v[64];
     snprintf(v, sizeof v, "%.10g", raw);
     put(p, sep);
     putf(p, "<b data-value=\"%s\">", v);
-    put_escaped(p, t.data);
+    put_escaped(p, text->data);
     put(p, "</b> ");
     put(p, W(p->l, what));
-    buf_free(&t);
 }
 
 /* ---- the page ----------------------------------------------------------------------------- */
@@ -394,15 +387,24 @@ int usage_report_html(const usage_data *d, const usage_report_opts *o, buf *out)
     put_escaped(p, range);
     put(p, "</p>\n");
 
-    /* The summary: the period's totals, counted once. */
+    /* The summary: the period's totals, counted once (the money as the tables write it). */
+    buf fig[5] = {{0}, {0}, {0}, {0}, {0}};
+    if (usage_report_money(l, all, &fig[0]) ||
+        chart_format_count(l, (double)all->threads, &fig[1]) ||
+        chart_format_count(l, (double)all->answers, &fig[2]) ||
+        chart_format_tokens(l, (double)all->tokens_in, &fig[3]) ||
+        chart_format_tokens(l, (double)all->tokens_out, &fig[4]))
+        p->err = CHART_ENOMEM;
     put(p, "<p class=\"summary\" id=\"summary\">");
     put_escaped(p, W(l, W_SUMMARY));
-    summary_item(p, ": ", all->cost_usd, NULL, all, W_SPENT);
-    summary_item(p, ", ", (double)all->threads, chart_format_count, NULL, W_THREADS);
-    summary_item(p, ", ", (double)all->answers, chart_format_count, NULL, W_ANSWERS);
-    summary_item(p, ", ", (double)all->tokens_in, chart_format_tokens, NULL, W_TOKENS_IN);
-    summary_item(p, ", ", (double)all->tokens_out, chart_format_tokens, NULL, W_TOKENS_OUT);
+    summary_item(p, ": ", all->cost_usd, &fig[0], W_SPENT);
+    summary_item(p, ", ", (double)all->threads, &fig[1], W_THREADS);
+    summary_item(p, ", ", (double)all->answers, &fig[2], W_ANSWERS);
+    summary_item(p, ", ", (double)all->tokens_in, &fig[3], W_TOKENS_IN);
+    summary_item(p, ", ", (double)all->tokens_out, &fig[4], W_TOKENS_OUT);
     put(p, ".</p>\n");
+    for (int i = 0; i < 5; i++)
+        buf_free(&fig[i]);
 
     /* The charts. */
     usage_series s;
