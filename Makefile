@@ -142,7 +142,7 @@ bench-c: deps-check $(BENCH_C_BINS)
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory $(BUILD)/ami
+	@$(MAKE) --no-print-directory $(BUILD)/ami $(BENCH_C_BINS)
 	@python3 bench/run.py $(BENCH_ARGS)
 
 test-unit test-cli test-nvim: deps-check $(BUILD)/ami $(UNIT_BINS)

@@ -522,7 +522,22 @@ def med(rows, key, sub=None):
     return median([v for v in vals if v is not None])
 
 
-def report(m, args, stream, floor, host, scale, start):
+def usage_report_bench():
+    """The usage report's micro-benchmarks (bench/bench_chart.c, bench/bench_usage.c): their
+    lines, or None when they were not built."""
+    lines = []
+    for name in ("bench_chart", "bench_usage"):
+        exe = os.path.join(ROOT, "build", "bench", name)
+        if not os.access(exe, os.X_OK):
+            return None
+        p = subprocess.run([exe], capture_output=True, text=True, timeout=300)
+        if p.returncode != 0:
+            return None
+        lines += [ln for ln in p.stdout.splitlines() if ln.strip()]
+    return lines
+
+
+def report(m, args, stream, floor, host, scale, start, usage=None):
     out = []
     w = out.append
     w("# ami benchmark results\n")
@@ -625,6 +640,17 @@ def report(m, args, stream, floor, host, scale, start):
                         start["plugin_ms"] <= 0.3))
         targets.append(("host RSS idle ≤ 10 MiB", "%.1f MiB" % (start["host_idle_kib"] / 1024),
                         start["host_idle_kib"] <= 10 * 1024))
+    if usage:
+        w("## The usage report\n")
+        w("`ami usage`, `:AmiUsage` and `ami usage --html` over twelve months: the charts "
+          "alone (chart.c, 12 months × 8 series), and a year of use read from an in-memory "
+          "ledger (3,600 requests of ami, 2,400 imported conversations of 20 messages, 365 "
+          "days of OpenRouter activity) then drawn. The ledger is read on the thread pool: "
+          "Neovim never waits for it.\n")
+        w("```")
+        for ln in usage:
+            w(ln)
+        w("```\n")
     if targets:
         w("## Targets\n")
         w("| target | measured | met |")
@@ -642,7 +668,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="stream,floor,scale,host,startup")
+    ap.add_argument("--only", default="stream,floor,scale,host,startup,usage")
     ap.add_argument("--answers", default="burst,essay,slow",
                     help="which answers the stream section measures")
     ap.add_argument("--displays", default="tui,headless")
@@ -716,7 +742,8 @@ def main():
             json.dump({"machine": m, "stream": {"/".join(k): v for k, v in stream.items()},
                        "floor": floor, "host": host, "scale": scale, "startup": start}, f,
                       indent=1)
-    text = report(m, args, stream, floor, host, scale, start)
+    usage = usage_report_bench() if "usage" in only else None
+    text = report(m, args, stream, floor, host, scale, start, usage)
     print(text)
     if out:
         with open(out, "w") as f:

@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 AMI=${AMI_BIN:-build/ami}
+case $AMI in /*) ;; *) AMI=$PWD/$AMI ;; esac # tests/run.sh exports an absolute AMI_BIN
 NOTE=examples/sample-note.md
 LINES=21-23
 QUESTION="Ce paragraphe est-il clair et explicite ? Qu'est-ce qu'un lecteur pourrait mal comprendre ?"
@@ -55,7 +56,7 @@ if [ -z "${AMI_DEMO_CLI:-}" ] && [ -t 0 ] && [ -t 1 ] && command -v "$NVIM" >/de
     key=offline-demo-key
   fi
   XDG_CONFIG_HOME="$tmp/config" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state" \
-    XDG_CACHE_HOME="$tmp/cache" AMI_CONFIG="$tmp/config.json" AMI_BIN="$PWD/$AMI" \
+    XDG_CACHE_HOME="$tmp/cache" AMI_CONFIG="$tmp/config.json" AMI_BIN="$AMI" \
     AMI_DEMO_ROOT="$PWD" AMI_DEMO_NOTE="$tmp/sample-note.md" AMI_DEMO_LEDGER="$tmp/state/ledger.sqlite3" \
     AMI_DEMO_BASE="$base" AMI_DEMO_MODEL="${AMI_DEMO_MODEL:-$model}" OPENROUTER_API_KEY="$key" \
     "$NVIM" -n -i NONE -u scripts/demo_init.lua

@@ -4,9 +4,9 @@
 #   scripts/deps.sh build          what `make` and `make demo` need (compiler, pkg-config, libraries)
 #   scripts/deps.sh test           the above, plus what `make test` runs (Neovim, Python 3, sqlite3,
 #                                  valgrind, clang for the fuzzers, openssl for the TLS test,
-#                                  tmux for the TUI test, curl, and for the newer Neovims and the
-#                                  llama.cpp server unpacked from Debian's newer suites: patchelf
-#                                  and Debian's own python3-numpy)
+#                                  tmux for the TUI test, curl, Chromium for the usage page, and
+#                                  for the newer Neovims and the llama.cpp server unpacked from
+#                                  Debian's newer suites: patchelf and Debian's own python3-numpy)
 #   scripts/deps.sh bench          what `make bench` needs (Neovim, Python 3, tmux, curl)
 #   scripts/deps.sh --check build  install nothing: name what is missing and fail
 #
@@ -56,6 +56,8 @@ if [ "$level" = "test" ]; then
   have_cmd cppcheck || need "cppcheck" cppcheck cppcheck cppcheck
   have_cmd tmux || need "tmux" tmux tmux tmux
   have_cmd curl || need "curl" curl curl curl
+  # tests/cli/test_usage_page.py renders `ami usage --html` in headless Chromium.
+  have_cmd chromium || have_cmd chromium-browser || need "Chromium" chromium chromium chromium
   # scripts/debian-fetch.sh (Neovim 0.10/0.12 and llama-server from trixie/sid) and
   # tests/llama/make_model.py (Debian's /usr/bin/python3 with its numpy); Debian only.
   if have_cmd apt-get && have_cmd dpkg; then

@@ -50,12 +50,19 @@ typedef struct field {
 static const char *const position_choices[] = {"right", "left", "top", "bottom", NULL};
 static const char *const kind_choices[] = {"openai", "anthropic", NULL};
 static const char *const severity_choices[] = {"error", "warn", "info", "hint", NULL};
+static const char *const locale_choices[] = {"en", "fr", NULL};
 
 static const field budget_fields[] = {
     {"monthly_usd", F_NUM_NULL, OFF(budget_monthly_usd), 0, 1e9, NULL, NULL,
      "a number of US dollars, or null"},
     {"per_request_usd", F_NUM_NULL, OFF(budget_per_request_usd), 0, 1e9, NULL, NULL,
      "a number of US dollars, or null"},
+    {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static const field usage_fields[] = {
+    {"locale", F_ENUM, OFF(usage_locale), 0, 0, locale_choices, NULL,
+     "\"en\" ($1,234.56) or \"fr\" (1 234,56 $)"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -160,6 +167,8 @@ static const field provider_fields[] = {
      "a short name"},
     {"context_tokens", F_INT, offsetof(config_provider, context_tokens), 0, 1e9, NULL, NULL,
      "a number of tokens"},
+    {"management_key_cmd", F_STR_NULL, offsetof(config_provider, management_key_cmd), 0, 0, NULL,
+     NULL, "a shell command that prints a management key"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -189,6 +198,7 @@ static const field top_fields[] = {
     {"providers", F_PROVIDERS, 0, 0, 0, NULL, provider_fields, "an object of providers"},
     {"prices", F_PRICES, 0, 0, 0, NULL, price_fields, "an object of model prices"},
     {"budget", F_OBJ, NO_STORE, 0, 0, NULL, budget_fields, "an object"},
+    {"usage", F_OBJ, NO_STORE, 0, 0, NULL, usage_fields, "an object"},
     {"ledger", F_OBJ, NO_STORE, 0, 0, NULL, ledger_fields, "an object"},
     {"carbon", F_OBJ, NO_STORE, 0, 0, NULL, carbon_fields, "an object"},
     {"sidebar", F_OBJ, NO_STORE, 0, 0, NULL, sidebar_fields, "an object"},
@@ -640,6 +650,7 @@ int config_init(ami_config *c) {
     c->provider = strdup("openrouter");
     c->model = strdup("anthropic/claude-sonnet-4");
     c->language = strdup("auto");
+    c->usage_locale = strdup("en");
     c->max_tokens = 2048;
     c->temperature = -1;
     c->frame_ms = 16;
@@ -668,7 +679,7 @@ int config_init(ami_config *c) {
         memcpy(c->carbon_points, default_carbon, sizeof default_carbon);
         c->n_carbon_points = n;
     }
-    int ok = c->provider && c->model && c->language && c->carbon_points &&
+    int ok = c->provider && c->model && c->language && c->usage_locale && c->carbon_points &&
              c->privacy_data_collection && c->n_compare_models == 2;
     for (size_t i = 0; ok && i < N_DEFAULT_QUESTIONS; i++)
         ok = set_question(c, default_questions[i][0], default_questions[i][1]) == 0;
@@ -701,6 +712,7 @@ void config_free(ami_config *c) {
         free(p->base_url);
         free(p->api_key_env);
         free(p->api_key_cmd);
+        free(p->management_key_cmd);
         if (p->api_key) {
             volatile char *k = p->api_key;
             while (*k)
@@ -727,6 +739,7 @@ void config_free(ami_config *c) {
         free(c->secrets_allow[i]);
     free(c->secrets_allow);
     free(c->ledger_path);
+    free(c->usage_locale);
     free(c->carbon_points);
     free(c->file);
     memset(c, 0, sizeof *c);
@@ -835,6 +848,8 @@ char *config_defaults_json(void) {
     cJSON *b = cJSON_AddObjectToObject(o, "budget");
     cJSON_AddNullToObject(b, "monthly_usd");
     cJSON_AddNullToObject(b, "per_request_usd");
+    cJSON *u = cJSON_AddObjectToObject(o, "usage");
+    cJSON_AddStringToObject(u, "locale", c.usage_locale);
     cJSON *l = cJSON_AddObjectToObject(o, "ledger");
     cJSON_AddBoolToObject(l, "enabled", c.ledger_enabled);
     cJSON_AddNullToObject(l, "path");

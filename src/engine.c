@@ -210,6 +210,7 @@ typedef struct engine_get_op {
     keys_request *key_req;
     http_transfer *xfer;
     buf body;
+    int key_required; /* engine_get_keyed: no key, no request */
     engine_get_fn cb;
     void *ud;
 } engine_get_op;
@@ -262,9 +263,13 @@ static void get_done(void *ud, const http_result *res) {
 
 static void get_with_key(void *ud, const char *key, const char *source, const char *err) {
     (void)source;
-    (void)err; /* no key: try without one (OpenRouter lists its models to anyone) */
     engine_get_op *op = ud;
     op->key_req = NULL;
+    if (!key && op->key_required) {
+        get_finish(op, 0, err ? err : "no key");
+        return;
+    }
+    /* Otherwise no key: try without one (OpenRouter lists its models to anyone). */
     engine *e = op->e;
     char *url = provider_url(op->prov.base_url, op->path);
     char **headers = provider_auth_headers(&op->prov.def, key);
@@ -287,7 +292,8 @@ static void get_with_key(void *ud, const char *key, const char *source, const ch
         get_finish(op, 0, "cannot send the request (is the provider's base_url a valid URL?)");
 }
 
-void engine_get(engine *e, const char *provider, const char *path, engine_get_fn cb, void *ud) {
+static void get_start(engine *e, const char *provider, const char *path, const keys_spec *key,
+                      engine_get_fn cb, void *ud) {
     char err[512];
     engine_get_op *op = calloc(1, sizeof *op);
     if (!op) {
@@ -305,8 +311,18 @@ void engine_get(engine *e, const char *provider, const char *path, engine_get_fn
     op->path = strdup(path);
     op->next = e->gets;
     e->gets = op;
-    keys_spec spec = engine_provider_keys(&op->prov, 0);
+    keys_spec spec = key ? *key : engine_provider_keys(&op->prov, 0);
+    op->key_required = key && key->required;
     op->key_req = keys_get(e->keys, &spec, get_with_key, op);
+}
+
+void engine_get(engine *e, const char *provider, const char *path, engine_get_fn cb, void *ud) {
+    get_start(e, provider, path, NULL, cb, ud);
+}
+
+void engine_get_keyed(engine *e, const char *provider, const char *path, const keys_spec *key,
+                      engine_get_fn cb, void *ud) {
+    get_start(e, provider, path, key, cb, ud);
 }
 
 static void gets_cancel_all(engine *e) {

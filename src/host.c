@@ -913,6 +913,7 @@ static const rpc_method host_methods[] = {
     {"notes_load", host_m_notes_load},
     {"notes_state", host_m_notes_state},
     {"notes_dismiss_all", host_m_notes_dismiss_all},
+    {"usage_overview", host_m_usage_overview},
     {"nvim_error_event", m_nvim_error_event},
     {NULL, NULL},
 };

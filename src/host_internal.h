@@ -97,6 +97,9 @@ void host_m_notes_dismiss_all(rpc_channel *ch, const rpc_message *msg, void *ud)
 void host_m_thread_history(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_models_used(rpc_channel *ch, const rpc_message *msg, void *ud);
 
+/* The usage report's pictures (src/host_usage.c). */
+void host_m_usage_overview(rpc_channel *ch, const rpc_message *msg, void *ud);
+
 /// Packs a REQUEST_EV_NOTE event for Lua.
 void host_note_event(host *h, request *r, const request_note *n);
 

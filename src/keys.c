@@ -36,6 +36,7 @@ struct keys_request {
     keys_request *next;
     char *provider;
     char *cmd;
+    const char *cmd_name; /* static */
     keys_fn cb;
     void *ud;
     uv_process_t proc;
@@ -190,21 +191,21 @@ static void finish(keys_request *r) {
     char *key = r->out_buf.data ? first_line(r->out_buf.data) : NULL;
     char *why = r->err_buf.data ? first_line(r->err_buf.data) : NULL;
     if (r->timed_out) {
-        snprintf(msg, sizeof msg, "api_key_cmd for %s did not finish within %.1f s", r->provider,
-                 r->k->timeout_ms / 1000.0);
+        snprintf(msg, sizeof msg, "%s for %s did not finish within %.1f s", r->cmd_name,
+                 r->provider, r->k->timeout_ms / 1000.0);
     } else if (r->term_signal) {
-        snprintf(msg, sizeof msg, "api_key_cmd for %s was killed by signal %d", r->provider,
+        snprintf(msg, sizeof msg, "%s for %s was killed by signal %d", r->cmd_name, r->provider,
                  r->term_signal);
     } else if (r->exit_status != 0) {
-        snprintf(msg, sizeof msg, "api_key_cmd for %s failed (exit status %lld)%s%.300s",
+        snprintf(msg, sizeof msg, "%s for %s failed (exit status %lld)%s%.300s", r->cmd_name,
                  r->provider, (long long)r->exit_status, why && *why ? ": " : "",
                  why && *why ? why : "");
     } else if (!key || !*key) {
-        snprintf(msg, sizeof msg, "api_key_cmd for %s printed no key", r->provider);
+        snprintf(msg, sizeof msg, "%s for %s printed no key", r->cmd_name, r->provider);
     } else {
         secret_add(key);
         cache_put(r->k, r->provider, r->cmd, key);
-        r->cb(r->ud, key, "api_key_cmd", NULL);
+        r->cb(r->ud, key, r->cmd_name, NULL);
         close_all(r);
         return;
     }
@@ -271,7 +272,7 @@ int keys_probe(const keys_spec *spec, const char **source, int *via_cmd) {
         return 1;
     }
     if (spec->cmd && *spec->cmd) {
-        *source = "api_key_cmd";
+        *source = spec->cmd_name ? spec->cmd_name : "api_key_cmd";
         *via_cmd = 1;
         return 0;
     }
@@ -308,7 +309,7 @@ keys_request *keys_get(keys *k, const keys_spec *spec, keys_fn cb, void *ud) {
     }
     cached *c = cache_find(k, spec->provider, spec->cmd);
     if (c) {
-        cb(ud, c->key, "api_key_cmd", NULL);
+        cb(ud, c->key, spec->cmd_name ? spec->cmd_name : "api_key_cmd", NULL);
         return NULL;
     }
     keys_request *r = calloc(1, sizeof *r);
@@ -319,6 +320,7 @@ keys_request *keys_get(keys *k, const keys_spec *spec, keys_fn cb, void *ud) {
         return NULL;
     }
     r->k = k;
+    r->cmd_name = spec->cmd_name ? spec->cmd_name : "api_key_cmd";
     r->cb = cb;
     r->ud = ud;
     uv_pipe_init(k->loop, &r->out, 0);
@@ -345,7 +347,7 @@ keys_request *keys_get(keys *k, const keys_spec *spec, keys_fn cb, void *ud) {
     int rc = uv_spawn(k->loop, &r->proc, &opts);
     if (rc != 0) {
         char msg[256];
-        snprintf(msg, sizeof msg, "api_key_cmd for %s could not start: %s", spec->provider,
+        snprintf(msg, sizeof msg, "%s for %s could not start: %s", r->cmd_name, spec->provider,
                  uv_strerror(rc));
         r->cancelled = 1;
         uv_close((uv_handle_t *)&r->proc, on_closed);

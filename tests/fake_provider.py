@@ -15,6 +15,8 @@ COMMAND LINE
     --tls-cert PEM also write that certificate there, for a client that wants to trust it.
     --log-first-byte  also log, for each streamed response, when its first body byte was
                    written (for the benchmarks' time to first token; see REQUEST LOG).
+    --activity FILE  a JSON list of rows (the shape of GET /activity's "data") served by
+                   GET /openrouter/v1/activity beside its own (see ROUTES), as they are.
 
     Once listening it prints "PORT <n>\\n" on stdout (flushed), then nothing else on stdout
     and almost nothing on stderr (at most 20 one-line reports of internal errors).  SIGTERM
@@ -65,6 +67,23 @@ ROUTES  (base URL http://127.0.0.1:<port>/<flavour>/v1)
          away: then "cancelled":true, finish_reason null, the tokens sent so far);
          unknown id -> 404 {"error":{"code":404,"message":"Generation not found"}}; no id
          -> 400.
+    GET  /openrouter/v1/activity[?date=YYYY-MM-DD]  OpenRouter's activity, for a management
+         key only: a key beginning "mgmt-" (any other key -> 403 {"error":{"code":403,
+         "message":"Only management keys can fetch activity","metadata":null},"user_id":
+         null}; none -> the usual 401).  {"data":[{"date","model","model_permaslug",
+         "endpoint_id","provider_name","usage","byok_usage_inference","requests",
+         "prompt_tokens","completion_tokens","reasoning_tokens"}]}: daily totals per model
+         endpoint for the last 30 completed UTC days (yesterday and the 29 before it), newest
+         day first.  Three sources of rows: deterministic everyday use of three models
+         (anthropic/claude-sonnet-4 as anthropic/claude-4-sonnet-20250522, openai/gpt-4o as
+         openai/gpt-4o-2024-08-06, mistralai/mistral-medium-3; fewer requests on weekends,
+         some days none; the numbers depend on the date only, costs at the models' prices
+         above); this server's own OpenRouter answers of those days (by the UTC day they
+         started; model = the requested id without "?…", model_permaslug = the answered one,
+         provider_name "Fake"; so today's answers are not there yet, as on OpenRouter); and
+         --activity FILE's rows.  date= keeps that day only; a malformed date, or one outside
+         the 30 days -> 400 {"error":{"code":400,"message":"Invalid date format or date
+         range","metadata":null},"user_id":null}.
     Anything else -> 404 with the flavour's JSON error body (OpenAI: "Invalid URL (GET
     /v1/…)"); an unknown flavour gets OpenRouter's.
 
@@ -303,6 +322,7 @@ ERROR BODIES (http-error body=json, auth, request checks)
 """
 import argparse
 import email.utils
+import hashlib
 import http
 import json
 import json.encoder
@@ -1433,6 +1453,62 @@ MODELS = [
 ]
 MODELS_CREATED = 1735689600  # 2025-01-01
 
+# GET /activity: the management keys, and the everyday use it reports (model, permaslug,
+# provider, USD per prompt and completion token, requests on a busy day).
+MGMT_KEY_PREFIX = "mgmt-"
+ACTIVITY_MODELS = [
+    ("anthropic/claude-sonnet-4", "anthropic/claude-4-sonnet-20250522", "Anthropic", 3e-6,
+     15e-6, 9),
+    ("openai/gpt-4o", "openai/gpt-4o-2024-08-06", "OpenAI", 2.5e-6, 10e-6, 5),
+    ("mistralai/mistral-medium-3", "mistralai/mistral-medium-3", "Mistral", 0.4e-6, 2e-6, 4),
+]
+
+
+def activity_days(now):
+    """The last 30 completed UTC days, newest first, as YYYY-MM-DD."""
+    today = int(now // 86400)
+    return [time.strftime("%Y-%m-%d", time.gmtime((today - i) * 86400)) for i in range(1, 31)]
+
+
+def activity_rows(days, own, extra):
+    rows = []
+    for day in days:
+        weekday = time.strptime(day, "%Y-%m-%d").tm_wday  # 5, 6: the weekend
+        for k, (model, slug, provider, pin, pout, busy) in enumerate(ACTIVITY_MODELS):
+            h = int.from_bytes(hashlib.sha256(("%s|%s" % (day, model)).encode()).digest()[:8],
+                               "big")
+            n = h % (busy + 1)
+            if weekday >= 5:
+                n //= 3
+            if n == 0:
+                continue
+            prompt = n * (1500 + (h >> 8) % 2500)
+            completion = n * (200 + (h >> 20) % 700)
+            reasoning = completion // 4 if k == 0 else 0
+            rows.append({"date": day, "model": model, "model_permaslug": slug,
+                         "endpoint_id": "ep-%s" % hashlib.sha256(slug.encode()).hexdigest()[:12],
+                         "provider_name": provider,
+                         "usage": round(prompt * pin + completion * pout, 9),
+                         "byok_usage_inference": 0, "requests": n, "prompt_tokens": prompt,
+                         "completion_tokens": completion, "reasoning_tokens": reasoning})
+        mine = {}
+        for created, model, answered, p, n, cost in own:
+            if time.strftime("%Y-%m-%d", time.gmtime(created)) != day:
+                continue
+            r = mine.setdefault(answered, {
+                "date": day, "model": model, "model_permaslug": answered,
+                "endpoint_id": "ep-fake-%s" % answered, "provider_name": "Fake", "usage": 0.0,
+                "byok_usage_inference": 0, "requests": 0, "prompt_tokens": 0,
+                "completion_tokens": 0, "reasoning_tokens": 0})
+            r["requests"] += 1
+            r["prompt_tokens"] += p
+            r["completion_tokens"] += n
+            r["usage"] = round(r["usage"] + (cost or 0), 9)
+        rows.extend(mine.values())
+    rows.extend(extra)
+    return rows
+
+
 KEY_INFO = {"data": {"label": "sk-or-v1-abc...xyz", "limit": 10, "limit_remaining": 7.5,
                      "usage": 2.5, "usage_daily": 0.1, "usage_weekly": 0.6,
                      "usage_monthly": 2.5, "is_free_tier": False}}
@@ -1490,6 +1566,8 @@ class Server(ThreadingHTTPServer):
         self.state_lock = threading.Lock()
         self.error_counts = {}
         self.generations = {}
+        self.own_answers = []  # (created, model, answered, prompt, completion, cost): activity
+        self.extra_activity = []  # --activity FILE
         self.errors_reported = 0
         super().__init__(addr, handler)
 
@@ -1775,6 +1853,10 @@ class Handler(BaseHTTPRequestHandler):
             if self.check_auth(flavour):
                 self.reply(200, json.dumps(KEY_INFO, separators=(",", ":")))
             return None
+        if method == "GET" and flavour == "openrouter" and rest == "activity":
+            if self.check_auth(flavour):
+                self.activity(urllib.parse.parse_qs(url.query).get("date", [None])[0])
+            return None
         if method == "GET" and flavour == "openrouter" and rest == "generation":
             if self.check_auth(flavour):
                 self.generation(urllib.parse.parse_qs(url.query).get("id", [""])[0])
@@ -1784,6 +1866,24 @@ class Handler(BaseHTTPRequestHandler):
         else:
             msg = None
         return self.reply_error(flavour, 404, msg)
+
+    def activity(self, date):
+        key = self.credentials("openrouter") or ""
+        if not key.startswith(MGMT_KEY_PREFIX):
+            return self.reply(403, json.dumps(
+                {"error": {"code": 403, "message": "Only management keys can fetch activity",
+                           "metadata": None}, "user_id": None}, separators=(",", ":")))
+        days = activity_days(time.time())
+        if date is not None and date not in days:
+            return self.reply(400, json.dumps(
+                {"error": {"code": 400, "message": "Invalid date format or date range",
+                           "metadata": None}, "user_id": None}, separators=(",", ":")))
+        with self.server.state_lock:
+            own = list(self.server.own_answers)
+        rows = activity_rows(days, own, self.server.extra_activity)
+        if date is not None:
+            rows = [r for r in rows if r["date"] == date]
+        return self.reply(200, json.dumps({"data": rows}, separators=(",", ":")))
 
     def generation(self, gen_id):
         if not gen_id:
@@ -1814,6 +1914,8 @@ class Handler(BaseHTTPRequestHandler):
                "num_search_results": None, "origin": "", "usage": cost, "is_byok": False}
         with self.server.state_lock:
             self.server.generations[c.id] = rec
+            self.server.own_answers.append((c.created, c.answered[:-len(MODEL_SUFFIX)],
+                                            c.answered, p, n, cost))
         self.renderer = None
 
     # ---- chat completions / messages
@@ -2024,6 +2126,7 @@ def main(argv=None):
     ap.add_argument("--tls-cert", help="with --tls: also write the certificate (PEM) here")
     ap.add_argument("--log-first-byte", action="store_true",
                     help="also log when each streamed body's first byte was written")
+    ap.add_argument("--activity", help="a JSON list of rows GET /activity serves too")
     args = ap.parse_args(argv)
     try:
         tls = make_tls_context(args.tls_cert) if args.tls else None
@@ -2031,6 +2134,9 @@ def main(argv=None):
         sys.stderr.write("fake_provider: cannot make a TLS certificate: %s\n" % e)
         return 1
     server = Server(("127.0.0.1", args.port), Handler, args.log, tls, args.log_first_byte)
+    if args.activity:
+        with open(args.activity, encoding="utf-8") as f:
+            server.extra_activity = json.load(f)
 
     def stop(signum, frame):
         # Exit at once, connections open or not, but never in the middle of a log line.

@@ -25,7 +25,9 @@ typedef struct config_provider {
     char *api_key; /* discouraged: a key written in the config file itself */
     char *app_url;
     char *app_title;
-    long context_tokens; /* 0 = unknown */
+    long context_tokens;      /* 0 = unknown */
+    char *management_key_cmd; /* OpenRouter: a command printing a management key (`ami usage
+                                 import openrouter`); never stored */
 } config_provider;
 
 typedef struct config_price {
@@ -59,6 +61,8 @@ typedef struct ami_config {
 
     double budget_monthly_usd;     /* < 0: no cap */
     double budget_per_request_usd; /* < 0: no cap */
+
+    char *usage_locale; /* "en" or "fr": how the usage report writes numbers */
 
     int ledger_enabled;
     char *ledger_path; /* NULL: $XDG_STATE_HOME/ami/ledger.sqlite3 */

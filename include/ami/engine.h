@@ -72,6 +72,12 @@ typedef void (*engine_get_fn)(void *ud, long status, const char *body, size_t le
 /// without requiring it).  cb runs exactly once from the loop: err NULL and the body of a 2xx
 /// answer, or err set (one sentence).  When the engine closes first, cb runs with an error.
 void engine_get(engine *e, const char *provider, const char *path, engine_get_fn cb, void *ud);
+/// The same GET with another key than the provider's own (OpenRouter's management key for
+/// GET /activity): key says where it comes from, as for keys_get() (borrowed for the call;
+/// key->provider names it in messages and in the key cache).  With key->required, no key
+/// means no request: cb gets why.
+void engine_get_keyed(engine *e, const char *provider, const char *path, const keys_spec *key,
+                      engine_get_fn cb, void *ud);
 
 typedef void (*engine_models_fn)(void *ud, const provider_model *models, size_t n, const char *err);
 /// The provider's model list: from memory, the disk cache ($XDG_CACHE_HOME/ami/models-<name>

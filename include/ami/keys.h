@@ -29,6 +29,8 @@ typedef struct keys_spec {
     const char *env;      /* variable name, or NULL */
     const char *cmd;      /* shell command, or NULL */
     int required;
+    const char *cmd_name; /* the setting that holds cmd, for messages (a static string);
+                             NULL: "api_key_cmd" */
 } keys_spec;
 
 keys *keys_new(uv_loop_t *loop);

@@ -39,7 +39,7 @@
 
 /* The schema version this ami writes (PRAGMA user_version); older files are migrated when
  * opened, newer ones are left alone and reported. */
-#define LEDGER_SCHEMA_VERSION 4
+#define LEDGER_SCHEMA_VERSION 5
 
 /* Error codes (negative, as everywhere in ami). */
 #define LEDGER_EUNUSABLE (-1) /* the file could not be opened; ledger_error() says why */

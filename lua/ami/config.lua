@@ -22,6 +22,7 @@ local defaults = {
   providers = {},
   prices = {},
   budget = { monthly_usd = vim.NIL, per_request_usd = vim.NIL },
+  usage = { locale = 'en' },
   ledger = { enabled = true, path = vim.NIL, store_text = true },
   carbon = { enabled = true, points = { { 200, 0.4 }, { 2000, 1.0 }, { 20000, 2.0 } } },
   sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
@@ -74,6 +75,7 @@ S.provider = {
     app_url = { t = 'string?', help = 'a URL' },
     app_title = { t = 'string?', help = 'a short name' },
     context_tokens = { t = 'integer', min = 0, max = 1e9, help = 'a number of tokens' },
+    management_key_cmd = { t = 'string?', help = 'a shell command that prints a management key' },
   },
 }
 S.price = {
@@ -102,6 +104,9 @@ S.root = {
     budget = { t = 'object', help = 'an object', fields = {
       monthly_usd = { t = 'number?', min = 0, max = 1e9, help = 'a number of US dollars, or null' },
       per_request_usd = { t = 'number?', min = 0, max = 1e9, help = 'a number of US dollars, or null' },
+    } },
+    usage = { t = 'object', help = 'an object', fields = {
+      locale = { t = 'enum', choices = { 'en', 'fr' }, help = '"en" ($1,234.56) or "fr" (1 234,56 $)' },
     } },
     ledger = { t = 'object', help = 'an object', fields = {
       enabled = { t = 'boolean', help = 'true or false' },

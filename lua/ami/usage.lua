@@ -1,11 +1,32 @@
 -- ami.usage: :AmiUsage, what ami cost this month and before, from the usage ledger, with the
--- OpenRouter key's remaining credit.
+-- OpenRouter key's remaining credit, and the pictures of the last twelve months (spending,
+-- threads, tokens, the budget) with each imported source.  The engine draws the pictures
+-- (usage_overview: lines and highlight spans, the same text as `ami usage`); this module only
+-- places them.
 local M = {}
 
 local api = vim.api
+local compat = require('ami.compat')
 local cost = require('ami.cost')
 
-local pending = {} -- token -> buffer
+local pending = {} -- token -> { buf, kind = 'report' | 'overview' }
+local shown = {} -- buffer -> { report = ev, overview = ev }
+local ns = api.nvim_create_namespace('ami_usage')
+
+-- The chart groups (see chart.h) linked to common ones, unless the colorscheme sets them.
+local links = {
+  AmiChartTitle = 'Title', AmiChartLabel = 'Identifier', AmiChartValue = 'Number',
+  AmiChartLegend = 'Normal', AmiChartBar = 'DiagnosticInfo', AmiChartBar2 = 'DiagnosticWarn',
+  AmiChartBar3 = 'DiagnosticHint', AmiChartBar4 = 'String', AmiChartBar5 = 'Constant',
+  AmiChartBar6 = 'Special', AmiChartBar7 = 'Type', AmiChartBar8 = 'PreProc',
+  AmiChartGauge = 'String', AmiChartGaugeOver = 'DiagnosticError',
+}
+
+local function define_highlights()
+  for group, to in pairs(links) do
+    vim.cmd(('highlight default link %s %s'):format(group, to))
+  end
+end
 
 local function money(t)
   local s = cost.format_usd(t.cost_usd, 'reported')
@@ -95,15 +116,87 @@ function M.render(ev)
   return lines
 end
 
-local function on_report(ev)
-  local buf = pending[ev.token]
-  pending[ev.token] = nil
-  if not buf or not api.nvim_buf_is_valid(buf) then
+-- Appends a block of the engine's text (lines and spans) to lines and hls.
+local function add_block(lines, hls, block)
+  local first = #lines
+  for _, l in ipairs(block.lines or {}) do
+    table.insert(lines, l)
+  end
+  for _, sp in ipairs(block.spans or {}) do
+    table.insert(hls, { first + sp[1], sp[2], sp[3], sp[4] })
+  end
+end
+
+--- The whole buffer for a usage_report event and a usage_overview event (either may be nil):
+--- returns lines and highlights { line (0-based), col, end_col, group }.
+function M.render_all(report, overview)
+  local lines = report and M.render(report) or { '# ami usage', '', 'Reading the ledger…' }
+  local hls = {}
+  if not overview then
+    return lines, hls
+  end
+  -- The pictures go after the summary lines, before the first table.
+  local at = #lines + 1
+  for i, l in ipairs(lines) do
+    if l:match('^## ') then
+      at = i
+      break
+    end
+  end
+  local head, tail = {}, {}
+  for i, l in ipairs(lines) do
+    table.insert(i < at and head or tail, l)
+  end
+  if head[#head] ~= '' then
+    table.insert(head, '')
+  end
+  if overview.error then
+    table.insert(head, 'Charts: ' .. overview.error)
+  else
+    add_block(head, hls, overview.charts)
+    if overview.sources then
+      table.insert(head, '')
+      table.insert(head, '## By source, ' .. overview.month)
+      table.insert(head, '')
+      add_block(head, hls, overview.sources)
+    end
+  end
+  if #tail > 0 then
+    table.insert(head, '')
+  end
+  for _, l in ipairs(tail) do
+    table.insert(head, l)
+  end
+  return head, hls
+end
+
+local function redraw(buf)
+  local st = shown[buf]
+  if not st or not api.nvim_buf_is_valid(buf) then
     return
   end
+  local lines, hls = M.render_all(st.report, st.overview)
   vim.bo[buf].modifiable = true
-  api.nvim_buf_set_lines(buf, 0, -1, false, M.render(ev))
+  api.nvim_buf_set_lines(buf, 0, -1, false, lines)
   vim.bo[buf].modifiable = false
+  api.nvim_buf_clear_namespace(buf, ns, 0, -1)
+  for _, h in ipairs(hls) do
+    compat.highlight(buf, ns, h[4], h[1], h[2], h[3])
+  end
+end
+
+local function on_event(ev)
+  local p = pending[ev.token]
+  pending[ev.token] = nil
+  if not p or not api.nvim_buf_is_valid(p.buf) then
+    return
+  end
+  shown[p.buf] = shown[p.buf] or {}
+  shown[p.buf][p.kind] = ev
+  -- Both parts first, so the text does not jump under the reader's eyes.
+  if shown[p.buf].report and shown[p.buf].overview then
+    redraw(p.buf)
+  end
 end
 
 local registered = false
@@ -113,8 +206,10 @@ function M.open()
   local host = require('ami.host')
   if not registered then
     registered = true
-    host.on('usage_report', on_report)
+    host.on('usage_report', on_event)
+    host.on('usage_overview', on_event)
   end
+  define_highlights()
   local res, err = host.request('usage_report')
   if not res then
     vim.notify(err, vim.log.levels.ERROR)
@@ -128,17 +223,34 @@ function M.open()
     vim.bo[buf].bufhidden = 'wipe'
     vim.bo[buf].filetype = 'markdown'
     vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close the report' })
+    api.nvim_create_autocmd('BufWipeout', { buffer = buf, once = true, callback = function()
+      shown[buf] = nil
+    end })
   end
+  shown[buf] = {}
   vim.bo[buf].modifiable = true
   api.nvim_buf_set_lines(buf, 0, -1, false, { '# ami usage', '', 'Reading the ledger…' })
   vim.bo[buf].modifiable = false
-  pending[res.token] = buf
+  pending[res.token] = { buf = buf, kind = 'report' }
   local win = vim.fn.bufwinid(buf)
   if win < 0 then
     vim.cmd('botright split')
     api.nvim_win_set_buf(0, buf)
+    win = api.nvim_get_current_win()
   else
     api.nvim_set_current_win(win)
+  end
+  -- The charts fill the window's width (at most 100 columns), nothing beside them.
+  for opt, v in pairs({ number = false, relativenumber = false, signcolumn = 'no', foldcolumn = '0',
+    wrap = false, list = false }) do
+    compat.set_win(win, opt, v)
+  end
+  local width = math.max(40, math.min(100, api.nvim_win_get_width(win)))
+  local res2, err2 = host.request('usage_overview', { width = width })
+  if res2 then
+    pending[res2.token] = { buf = buf, kind = 'overview' }
+  else
+    shown[buf].overview = { error = err2 }
   end
   return buf
 end

@@ -797,6 +797,46 @@ def test_models_key_generation(env):
     c.close()
 
 
+def test_activity(env):
+    c = Conn(env.fake.port)
+    assert c.request("GET", "/openrouter/v1/activity").status == 401
+    r = c.request("GET", "/openrouter/v1/activity", headers=auth("openrouter"))
+    assert r.status == 403, r.body
+    assert r.json() == {"error": {"code": 403, "message": "Only management keys can fetch "
+                                  "activity", "metadata": None}, "user_id": None}
+    mgmt = {"Authorization": "Bearer mgmt-0123456789"}
+    rows = c.request("GET", "/openrouter/v1/activity", headers=mgmt).json()["data"]
+    today = int(time.time()) // 86400
+    window = [time.strftime("%Y-%m-%d", time.gmtime((today - i) * 86400)) for i in range(1, 31)]
+    days = [r["date"] for r in rows]
+    assert set(days) <= set(window) and len(set(days)) >= 20, days  # most days have some use
+    assert days == sorted(days, reverse=True)  # newest first
+    keys = {"date", "model", "model_permaslug", "endpoint_id", "provider_name", "usage",
+            "byok_usage_inference", "requests", "prompt_tokens", "completion_tokens",
+            "reasoning_tokens"}
+    prices = {"anthropic/claude-sonnet-4": (3e-6, 15e-6), "openai/gpt-4o": (2.5e-6, 10e-6),
+              "mistralai/mistral-medium-3": (0.4e-6, 2e-6)}
+    for r in rows:
+        assert set(r) == keys, r
+        assert r["requests"] > 0 and r["prompt_tokens"] >= 1500 * r["requests"], r
+        pin, pout = prices[r["model"]]
+        assert abs(r["usage"] - (r["prompt_tokens"] * pin + r["completion_tokens"] * pout)) < 1e-8
+    # The same answer again (the numbers depend on the date only); one day; a bad day.
+    assert c.request("GET", "/openrouter/v1/activity", headers=mgmt).json()["data"] == rows
+    one = c.request("GET", "/openrouter/v1/activity?date=" + days[0], headers=mgmt).json()
+    assert one["data"] == [r for r in rows if r["date"] == days[0]]
+    today_s = time.strftime("%Y-%m-%d", time.gmtime(today * 86400))
+    for bad in (today_s, "2020-01-01", "01-02-2026", "nope"):
+        r = c.request("GET", "/openrouter/v1/activity?date=" + bad, headers=mgmt)
+        assert r.status == 400 and r.json()["error"]["message"] == \
+            "Invalid date format or date range", (bad, r.body)
+    # Today's own answers are not reported yet (only completed days are).
+    c.request("POST", path_of("openrouter"), body_of("openrouter", "fake/count?n=3"),
+              auth("openrouter"))
+    assert c.request("GET", "/openrouter/v1/activity", headers=mgmt).json()["data"] == rows
+    c.close()
+
+
 def test_sixty_four_concurrent_streams(env):
     port = env.fake.port
     results = [None] * 64

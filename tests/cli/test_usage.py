@@ -75,9 +75,16 @@ def make_ledger(env, rows):
     return path
 
 
+def tables(stdout):
+    """The text from the "By month" table on (the charts come before it)."""
+    at = stdout.find("\nBy month")
+    assert at >= 0, stdout
+    return stdout[at:]
+
+
 def table_line(stdout, first):
-    """The words of the table line whose first cell is `first`."""
-    for line in stdout.splitlines():
+    """The words of the table line whose first cell is `first`, in the tables."""
+    for line in tables(stdout).splitlines():
         words = line.split()
         if words and words[0] == first:
             return words
@@ -130,7 +137,7 @@ def test_usage_text_tables(env):
         "mistral/mistral-large", "2", "600", "50", "$0.12+?", "-", "1", "~0.3", "gCO₂e"]
     assert "1 request was refused by the budget in 2025-03" in r.stdout
     # Newest month first, and the columns line up under their headers.
-    out = r.stdout
+    out = tables(r.stdout)
     assert out.index("2025-03  ") < out.index("2025-02  ") < out.index("2024-12  ")
     header = next(ln for ln in out.splitlines() if ln.split()[:1] == ["month"])
     march = next(ln for ln in out.splitlines() if ln.split()[:1] == ["2025-03"])
@@ -148,7 +155,7 @@ def test_usage_month_filter(env):
     assert [m["model"] for m in j["by_model"]] == ["openai/gpt-4o"]
     r = usage(env, "--month", "2025-02")
     assert r.code == 0, r
-    words = [ln.split()[0] for ln in r.stdout.splitlines() if ln.split()]
+    words = [ln.split()[0] for ln in tables(r.stdout).splitlines() if ln.split()]
     assert "2025-02" in words and "2024-12" in words
     assert "2025-03" not in words  # later months are not shown
     # A month without rows: zeros, listed as such, exit 0.
@@ -181,10 +188,17 @@ def test_usage_missing_ledger(env):
     r = usage(env, "--month", "2025-03", "--json")
     assert r.code == 0, r
     j = json.loads(r.stdout)
+    report = {k: j.pop(k) for k in ("sources", "total", "months", "mismatches", "imports")}
     assert j == {"month": "2025-03", "requests": 0, "refused": 0, "threads": 0,
                  "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0,
                  "estimated_cost_usd": 0, "unknown_cost_requests": 0, "co2e_g": 0,
                  "by_model": []}
+    # The report's figures are there too, all zero: twelve months ending with March.
+    assert [m["month"] for m in report["months"]][-1] == "2025-03"
+    assert len(report["months"]) == 12
+    assert report["total"]["answers"] == 0 and report["total"]["cost_usd"] == 0
+    assert report["sources"]["openrouter"]["threads"] is None  # OpenRouter has no threads
+    assert report["mismatches"] == []
     assert not os.path.exists(path)  # a report leaves no trace
     assert not os.path.exists(os.path.dirname(path))
 
