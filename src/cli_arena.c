@@ -427,6 +427,7 @@ int cli_compare(int argc, char **argv) {
         uv_loop_close(P.loop);
         http_global_cleanup();
         free(abs);
+        config_free(&cfg);
         buf_free(&doc);
         buf_free(&o.question);
         return P.eng ? CLI_EUSAGE : 1;

@@ -684,9 +684,13 @@ void engine_request_freed(engine *e) {
     done(ud);
 }
 
+static void close_done_nothing(void *ud) {
+    (void)ud;
+}
+
 void engine_close(engine *e, void (*done)(void *ud), void *ud) {
     e->closing = 1;
-    e->close_done = done;
+    e->close_done = done ? done : close_done_nothing; /* set: the engine frees itself */
     e->close_ud = ud;
     /* Answers in progress end as "cancelled", and their rows reach the ledger first. */
     e->closing = 0;

@@ -38,7 +38,7 @@ struct ledger *engine_ledger(engine *e);
 
 /// Cancels every request (their end events run, as "cancelled"), writes what the ledger
 /// still has to write, closes every handle, then calls done and frees the engine.  The
-/// loop must keep running until done is called.
+/// loop must keep running until done is called (done may be NULL).
 void engine_close(engine *e, void (*done)(void *ud), void *ud);
 
 /* ---- providers and models --------------------------------------------------------------- */
