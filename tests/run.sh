@@ -244,31 +244,52 @@ san_suite() {
   rm -rf "$reports"
 }
 
-# Each fuzzer for $FUZZ_TIME seconds on a copy of its seed corpus; a crash fails.
+# Each fuzzer for $FUZZ_TIME seconds on a copy of its seed corpus; a crash fails.  As many
+# run at once as there are cores ($FUZZ_JOBS), each with the same time, so a core's worth
+# of fuzzing per target is unchanged; their results are printed in order.
+fuzz_one() { # fuzz_one BINARY NAME SECS STATUS_FILE LOG_FILE
+  local corpus
+  corpus=$(mktemp -d)
+  [ -d "tests/fuzz/corpus/$2" ] && cp -r "tests/fuzz/corpus/$2/." "$corpus/"
+  if "$1" -max_total_time="$3" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+    -artifact_prefix="$(dirname "$1")/artifacts/$2-" "$corpus" >"$5" 2>&1; then
+    echo 0 >"$4"
+  else
+    echo 1 >"$4"
+  fi
+  rm -rf "$corpus"
+}
 fuzz_suite() {
   local dir=${FUZZ_BUILD:-$BUILD/fuzz}
   local secs=${FUZZ_TIME:-30}
+  local jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+  local work
+  work=$(mktemp -d)
   mkdir -p "$dir/artifacts"
+  local names=() f name
   for f in "$dir"/fuzz_*; do
     [ -x "$f" ] || continue
     case "$f" in *.d) continue ;; esac
-    local name
     name=$(basename "$f")
     name=${name#fuzz_}
-    local corpus
-    corpus=$(mktemp -d)
-    [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-    if "$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-      -artifact_prefix="$dir/artifacts/$name-" "$corpus" >"$out.fuzz" 2>&1; then
-      echo "fuzz/$name: 1 passed, 0 failed ($(grep -c . "$out.fuzz") log lines, ${secs} s)"
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+      wait -n 2>/dev/null || sleep 0.2
+    done
+    fuzz_one "$f" "$name" "$secs" "$work/$name.status" "$work/$name.log" &
+    names+=("$name")
+  done
+  wait
+  for name in "${names[@]}"; do
+    if [ "$(cat "$work/$name.status" 2>/dev/null)" = 0 ]; then
+      echo "fuzz/$name: 1 passed, 0 failed ($(grep -c . "$work/$name.log") log lines, ${secs} s)"
       pass=$((pass + 1))
     else
-      tail -n 40 "$out.fuzz"
+      tail -n 40 "$work/$name.log"
       echo "fuzz/$name: 0 passed, 1 failed (input kept in $dir/artifacts/)"
       fail=$((fail + 1))
     fi
-    rm -rf "$corpus" "$out.fuzz"
   done
+  rm -rf "$work"
 }
 
 for s in "${suites[@]}"; do

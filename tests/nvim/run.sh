@@ -25,12 +25,10 @@ for a in "$@"; do
 done
 [ ${#files[@]} -eq 0 ] && files=(tests/nvim/test_*.lua)
 set -- "${filters[@]+"${filters[@]}"}"
-for f in "${files[@]}"; do
-  if [ $# -gt 0 ]; then
-    keep=0
-    for p in "$@"; do case "$f" in *"$p"*) keep=1 ;; esac; done
-    [ $keep = 1 ] || continue
-  fi
+# run_file FILE: one test file in its own Neovim and directories; its report on stdout,
+# status 1 when it failed.
+run_file() {
+  local f=$1 tmp rc
   tmp=$(mktemp -d /tmp/ami-nvim-XXXXXX)
   mkdir -p "$tmp"/{config,data,state,cache,home,run}
   chmod 700 "$tmp/run"
@@ -43,7 +41,6 @@ for f in "${files[@]}"; do
     -c "lua require('runner').run('$f')" </dev/null 2>"$tmp/stderr"
   rc=$?
   if [ $rc -ne 0 ]; then
-    status=1
     echo "  Neovim's messages (stderr):"
     tail -n 40 "$tmp/stderr" | sed 's/^/    /'
     echo
@@ -54,5 +51,34 @@ for f in "${files[@]}"; do
     fi
   fi
   rm -rf "$tmp"
+  return $((rc != 0))
+}
+
+selected=()
+for f in "${files[@]}"; do
+  if [ $# -gt 0 ]; then
+    keep=0
+    for p in "$@"; do case "$f" in *"$p"*) keep=1 ;; esac; done
+    [ $keep = 1 ] || continue
+  fi
+  selected+=("$f")
 done
+# One more file at once than there are cores ($NVIM_JOBS): the tests mostly wait on answers.
+# Their reports are printed in order.
+jobs_max=${NVIM_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
+work=$(mktemp -d /tmp/ami-nvim-run-XXXXXX)
+i=0
+for f in "${selected[@]+"${selected[@]}"}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+    wait -n 2>/dev/null || sleep 0.2
+done
+  (run_file "$f" >"$work/$i.out" 2>&1; echo $? >"$work/$i.rc") &
+  i=$((i + 1))
+done
+wait
+for ((j = 0; j < i; j++)); do
+  cat "$work/$j.out"
+  [ "$(cat "$work/$j.rc" 2>/dev/null)" = 0 ] || status=1
+done
+rm -rf "$work"
 exit $status

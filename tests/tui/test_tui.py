@@ -75,6 +75,24 @@ class Tui:
                 raise AssertionError("timed out waiting for %s; the screen:\n%s" % (what, s))
             time.sleep(0.05)
 
+    def wait_dead(self, timeout=20, what="the pane's program to end"):
+        """Waits until the pane's command has exited (tmux's pane_dead, not a text on the
+        screen); on a timeout, says which processes are still running there and why."""
+        end = time.monotonic() + timeout
+        while True:
+            info = self.tmux("display-message", "-p", "-t", "ami", "#{pane_dead} #{pane_pid}",
+                             check=False).split()
+            if info and info[0] == "1":
+                return
+            if time.monotonic() > end:
+                pid = info[1] if len(info) > 1 else ""
+                ps = subprocess.run(["ps", "-o", "pid,stat,wchan:20,etime,args", "--ppid", pid,
+                                     "-p", pid], capture_output=True, text=True).stdout if pid \
+                    else "(no pane)"
+                raise AssertionError("timed out waiting for %s; still running:\n%s\nthe "
+                                     "screen:\n%s" % (what, ps, self.screen()))
+            time.sleep(0.05)
+
     def stop(self):
         self.tmux("kill-server", check=False)
 
@@ -165,8 +183,7 @@ def test_make_demo_opens_neovim_on_the_sample_note(env):
                       what="a note's float")
         t.type(":qa")
         t.keys("Enter")
-        t.wait_screen(lambda s: "Pane is dead" in s or "exit" in s.lower(), timeout=15,
-                      what="Neovim to quit")
+        t.wait_dead(timeout=20, what="Neovim and the demo to quit")
         # The demo used its own directories: the writer's are untouched.
         assert not os.listdir(home_state), os.listdir(home_state)
     finally:
