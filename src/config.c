@@ -48,6 +48,7 @@ typedef struct field {
 #define OFF(m) offsetof(ami_config, m)
 
 static const char *const position_choices[] = {"right", "left", "top", "bottom", NULL};
+static const char *const sidebar_highlight_choices[] = {"ami", "markdown", NULL};
 static const char *const kind_choices[] = {"openai", "anthropic", NULL};
 static const char *const severity_choices[] = {"error", "warn", "info", "hint", NULL};
 static const char *const locale_choices[] = {"en", "fr", NULL};
@@ -88,6 +89,7 @@ static const field sidebar_fields[] = {
     {"height", F_NUM, NO_STORE, 0.05, 1000, NULL, NULL,
      "lines, or a fraction of the editor's height between 0 and 1"},
     {"wrap", F_BOOL, NO_STORE, 0, 0, NULL, NULL, "true or false"},
+    {"highlight", F_ENUM, NO_STORE, 0, 0, sidebar_highlight_choices, NULL, "ami or markdown"},
     {NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 };
 
@@ -868,6 +870,7 @@ char *config_defaults_json(void) {
     cJSON_AddNumberToObject(s, "width", 0.4);
     cJSON_AddNumberToObject(s, "height", 0.35);
     cJSON_AddBoolToObject(s, "wrap", 1);
+    cJSON_AddStringToObject(s, "highlight", "ami");
     cJSON *q = cJSON_AddObjectToObject(o, "quote");
     cJSON_AddStringToObject(q, "format", "markdown");
     cJSON *sc = cJSON_AddObjectToObject(o, "secrets");

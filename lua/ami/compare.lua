@@ -248,8 +248,9 @@ function handlers.done(ev)
   s.model_answered = ev.model_answered or s.model_answered
   local text = ''
   if #s.chunks > 0 and not s.chunks[#s.chunks]:match('\n$') then
-    text = '\n'
+    sidebar.insert(s.region, '\n') -- the answer's last line ends
   end
+  sidebar.end_body(s.region)
   if ev.status ~= 'done' and ev.message then
     text = text .. ('\n**⚠ %s: %s**\n'):format(ev.status, ev.message)
   end

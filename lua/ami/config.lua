@@ -25,7 +25,7 @@ local defaults = {
   usage = { locale = 'en' },
   ledger = { enabled = true, path = vim.NIL, store_text = true },
   carbon = { enabled = true, points = { { 200, 0.4 }, { 2000, 1.0 }, { 20000, 2.0 } } },
-  sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true },
+  sidebar = { position = 'right', width = 0.4, height = 0.35, wrap = true, highlight = 'ami' },
   quote = { format = 'markdown' },
   notes = { enabled = true, severity = 'hint', virtual_text = false, signs = true, highlight = true },
   -- Secrets masked before anything is sent (:help ami-secrets).
@@ -124,6 +124,7 @@ S.root = {
       height = { t = 'number', min = 0.05, max = 1000,
         help = "lines, or a fraction of the editor's height between 0 and 1" },
       wrap = { t = 'boolean', help = 'true or false' },
+      highlight = { t = 'enum', choices = { 'ami', 'markdown' }, help = 'ami or markdown' },
     } },
     quote = { t = 'object', help = 'an object', fields = {
       format = { t = 'string', help = '"markdown", "plain", or a template using {text}, {model} and {date}' },

@@ -12,29 +12,40 @@
 --   (blank)          <- separator: whatever is added later goes below it, never into the body
 --
 -- Streaming costs Neovim little: text is only ever added at a region's tail (no line is
--- rewritten, nothing is re-split), and the buffer's Markdown is highlighted here, once per
--- line when the line is complete, with extmarks, instead of by the regex syntax (which
--- re-runs its patterns over every line it draws and costs more than everything else
--- together).  The filetype stays "markdown".
+-- rewritten, nothing is re-split), windows move only when lines were added, and the
+-- buffer's Markdown is highlighted by ami.highlight, once per line when the line is
+-- complete, instead of by the regex syntax or tree-sitter (which re-read far more than the
+-- new line on every frame).  The filetype stays "markdown".
 local M = {}
 
 local api = vim.api
 local ns = api.nvim_create_namespace('ami.sidebar')
-local hl_ns = api.nvim_create_namespace('ami.sidebar.hl')
 M.ns = ns
-
--- Highlight groups, linked by default to what Markdown's syntax uses.
-for group, link in pairs({ AmiHeading = 'Title', AmiCode = 'String', AmiCodeDelimiter = 'Delimiter',
-  AmiListMarker = 'Statement', AmiQuote = 'Comment', AmiRule = 'PreProc' }) do
-  vim.cmd(('highlight default link %s %s'):format(group, link))
-end
-vim.cmd('highlight default AmiBold term=bold cterm=bold gui=bold')
-vim.cmd('highlight default AmiItalic term=italic cterm=italic gui=italic')
 
 local has_open_win_split = vim.fn.has('nvim-0.10') == 1
 
 local compat = require('ami.compat')
+local hl = require('ami.highlight')
 local set_opt = compat.set_buf
+
+-- Buffers highlighted by this module (sidebar.highlight = 'ami', the default).  With
+-- 'markdown', Neovim's own highlighting of the filetype stays (for plugins that render
+-- Markdown), at its cost.
+local own_hl = {}
+
+-- Neovim 0.12's markdown ftplugin starts tree-sitter on every markdown buffer, and so do
+-- nvim-treesitter's highlight module and many configurations: it re-parses the thread, with
+-- an injected markdown_inline tree per paragraph, on every frame, which costs several times
+-- more than everything else together (doc/BENCHMARKS.md).  The regex syntax costs more still.
+local function own_highlighting(buf)
+  local ts = vim.treesitter
+  if ts and ts.highlighter and ts.highlighter.active and ts.highlighter.active[buf] then
+    pcall(ts.stop, buf)
+  end
+  if vim.bo[buf].syntax ~= 'OFF' then
+    set_opt(buf, 'syntax', 'OFF')
+  end
+end
 
 --- The thread buffer for a document, created when needed.
 function M.buffer(name)
@@ -49,87 +60,24 @@ function M.buffer(name)
   set_opt(buf, 'bufhidden', 'hide')
   set_opt(buf, 'swapfile', false)
   set_opt(buf, 'undolevels', -1)
+  local own = require('ami.config').get().sidebar.highlight ~= 'markdown'
+  own_hl[buf] = own or nil
   set_opt(buf, 'filetype', 'markdown')
-  set_opt(buf, 'syntax', 'OFF') -- highlighted by this module instead (see the top)
+  if own then
+    own_highlighting(buf)
+    hl.attach(buf)
+    -- A plugin that starts tree-sitter on every markdown buffer (nvim-treesitter's highlight
+    -- module, a FileType autocommand) would start it again: stopped again after it.
+    api.nvim_create_autocmd('FileType', { buffer = buf, callback = function()
+      vim.schedule(function()
+        if api.nvim_buf_is_valid(buf) then
+          own_highlighting(buf)
+        end
+      end)
+    end })
+  end
   set_opt(buf, 'modifiable', false)
   return buf
-end
-
--- ---- highlighting: each line once, when it is complete ------------------------------------
-
--- Highlights [s, e) of row; e = -1: to the end of line (whose text is given).
-local set_hl = compat.highlight
-local function add_hl(buf, ns_id, group, row, s, e, line)
-  set_hl(buf, ns_id, group, row, s, e >= 0 and e or #line)
-end
-
--- `code`, **bold** and *italic* spans of a line outside code blocks.
-local function inline(buf, row, line)
-  local i = 1
-  while true do
-    local s, e = line:find('`[^`]+`', i)
-    if not s then
-      break
-    end
-    add_hl(buf, hl_ns, 'AmiCode', row, s - 1, e)
-    i = e + 1
-  end
-  i = 1
-  while true do
-    local s, e = line:find('%*%*[^%s*][^*]-%*%*', i)
-    if not s then
-      break
-    end
-    add_hl(buf, hl_ns, 'AmiBold', row, s - 1, e)
-    i = e + 1
-  end
-  i = 1
-  while true do
-    local s, e = line:find('%f[*]%*[^%s*][^*]-%*', i)
-    if not s then
-      break
-    end
-    if line:sub(e + 1, e + 1) ~= '*' then
-      add_hl(buf, hl_ns, 'AmiItalic', row, s - 1, e)
-    end
-    i = e + 1
-  end
-end
-
--- Highlights line (0-based row) of buf.  st.fence: the open code fence, if any; updated
--- unless peek (the line is not complete yet: it will be highlighted again).
-local function highlight(buf, row, line, st, peek)
-  local fence = line:match('^%s*(```+)') or line:match('^%s*(~~~+)')
-  if st.fence then
-    if fence and fence:sub(1, 1) == st.fence:sub(1, 1) and #fence >= #st.fence then
-      add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1, line)
-      if not peek then
-        st.fence = nil
-      end
-    else
-      add_hl(buf, hl_ns, 'AmiCode', row, 0, -1, line)
-    end
-  elseif fence then
-    add_hl(buf, hl_ns, 'AmiCodeDelimiter', row, 0, -1, line)
-    if not peek then
-      st.fence = fence
-    end
-  elseif line:find('^#+%s') then
-    add_hl(buf, hl_ns, 'AmiHeading', row, 0, -1, line)
-  elseif line:find('^>') then
-    add_hl(buf, hl_ns, 'AmiQuote', row, 0, -1, line)
-  elseif line:find('^%s*[-*_]%s*[-*_]%s*[-*_][-*_%s]*$') then
-    add_hl(buf, hl_ns, 'AmiRule', row, 0, -1, line)
-  else
-    local s, e = line:find('^%s*[-*+]%s')
-    if not s then
-      s, e = line:find('^%s*%d+[.)]%s')
-    end
-    if s then
-      add_hl(buf, hl_ns, 'AmiListMarker', row, 0, e - 1)
-    end
-    inline(buf, row, line)
-  end
 end
 
 -- A line still being written is highlighted again with each piece while it is short.
@@ -230,8 +178,9 @@ end
 local function followers(buf)
   local last = api.nvim_buf_line_count(buf)
   local res = {}
-  for _, win in ipairs(vim.fn.win_findbuf(buf)) do
-    if api.nvim_win_get_cursor(win)[1] >= last then
+  -- (nvim_list_wins and nvim_win_get_buf cost a third of vim.fn.win_findbuf.)
+  for _, win in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_buf(win) == buf and api.nvim_win_get_cursor(win)[1] >= last then
       res[#res + 1] = win
     end
   end
@@ -265,9 +214,11 @@ function M.append_lines(buf, lines)
       first = count
     end
   end)
-  local st = {}
-  for i, line in ipairs(lines) do
-    highlight(buf, first + i - 1, line, st)
+  if own_hl[buf] then
+    local st = {}
+    for i, line in ipairs(lines) do
+      hl.line(buf, first + i - 1, line, st)
+    end
   end
   follow(buf, wins)
   return first
@@ -309,36 +260,60 @@ function M.insert(region, text)
   if not api.nvim_buf_is_valid(buf) then
     return
   end
-  local pos = api.nvim_buf_get_extmark_by_id(buf, ns, region.tail, {})
-  local row, col = pos[1], pos[2]
-  if not row then
-    return
-  end
-  local wins = followers(buf)
-  local lines = split_lines(text)
-  edit(buf, function()
-    api.nvim_buf_set_text(buf, row, col, row, col, lines)
-  end)
-  -- Lines row .. row + #lines - 2 are complete now: highlight them for good.  The first one
-  -- began before this piece: read it back (once per line, when it ends).
-  local st = region.hl
-  local n = #lines
-  if n > 1 then
-    api.nvim_buf_clear_namespace(buf, hl_ns, row, row + 1)
-    highlight(buf, row, api.nvim_buf_get_lines(buf, row, row + 1, false)[1], st)
-    for i = 2, n - 1 do
-      highlight(buf, row + i - 1, lines[i], st)
+  -- Where the tail is: known from the last piece while nobody else changed the buffer,
+  -- else read from its extmark.
+  local row, col
+  local cached = region.at
+  if cached and cached[3] == api.nvim_buf_get_changedtick(buf) then
+    row, col = cached[1], cached[2]
+  else
+    local pos = api.nvim_buf_get_extmark_by_id(buf, ns, region.tail, {})
+    row, col = pos[1], pos[2]
+    if not row then
+      return
     end
   end
-  -- The line being written: highlighted again with each piece while it is short.
+  local lines = split_lines(text)
+  local n = #lines
+  -- Windows follow the end only when lines are added: within the last line, a cursor on it
+  -- stays on it.
+  local wins = n > 1 and followers(buf) or nil
+  set_opt(buf, 'modifiable', true)
+  local ok, err = pcall(api.nvim_buf_set_text, buf, row, col, row, col, lines)
+  set_opt(buf, 'modifiable', false)
+  if not ok then
+    region.at = nil
+    error(err)
+  end
+  region.at = { row + n - 1, (n > 1 and 0 or col) + #lines[n], api.nvim_buf_get_changedtick(buf) }
+  if wins then
+    follow(buf, wins)
+  end
+  if not own_hl[buf] then
+    return
+  end
+  -- Lines row .. row + #lines - 2 are complete now: their spans are computed for good.  The
+  -- first one began before this piece: read it back (once per line, when it ends).
+  local st = region.hl
+  if n > 1 then
+    hl.line(buf, row, api.nvim_buf_get_lines(buf, row, row + 1, false)[1], st)
+    for i = 2, n - 1 do
+      hl.line(buf, row + i - 1, lines[i], st)
+    end
+  end
+  -- The line being written: computed again with each piece while it is short.
   local last = row + n - 1
   local len = (n > 1 and 0 or col) + #lines[n]
   if len > 0 and len <= PEEK_MAX then
-    api.nvim_buf_clear_namespace(buf, hl_ns, last, last + 1)
     local line = n > 1 and lines[n] or api.nvim_buf_get_lines(buf, last, last + 1, false)[1]
-    highlight(buf, last, line, st, true)
+    hl.line(buf, last, line, st, true)
   end
-  follow(buf, wins)
+end
+
+--- What follows in the region is ami's (status, footer), not the model's: a code block the
+--- answer left open does not take it in.
+function M.end_body(region)
+  region.hl.fence = nil
 end
 
 --- Replaces the header line at offset i (0-based) of a region.
@@ -351,11 +326,19 @@ function M.set_header_line(region, i, line)
   if not pos[1] then
     return
   end
+  local row = pos[1] + i
+  local old = api.nvim_buf_get_lines(buf, row, row + 1, false)[1]
+  if not old then
+    return
+  end
+  -- The line's text is replaced, not the line: the extmarks on it (the region's head) stay
+  -- on their row.
   edit(buf, function()
-    api.nvim_buf_set_lines(buf, pos[1] + i, pos[1] + i + 1, false, { line })
+    api.nvim_buf_set_text(buf, row, 0, row, #old, { line })
   end)
-  api.nvim_buf_clear_namespace(buf, hl_ns, pos[1] + i, pos[1] + i + 1)
-  highlight(buf, pos[1] + i, line, {})
+  if own_hl[buf] then
+    hl.line(buf, row, line, {})
+  end
 end
 
 --- The 1-based line range of a region's body (start, end), or nil.

@@ -127,10 +127,13 @@ local function on_history(ev)
       local header = M.header(turn, (row.model or '?'), os.date('%Y-%m-%d %H:%M', row.started))
       local region = sidebar.open_region(t.buf, header)
       local body = answer or '*(the text of this answer was not kept: ledger.store_text = false)*'
+      sidebar.insert(region, body .. '\n')
+      sidebar.end_body(region)
+      local tail = ''
       if row.status ~= 'ok' and row.error then
-        body = body .. ('\n\n**⚠ %s: %s**'):format(row.status, row.error)
+        tail = ('\n**⚠ %s: %s**\n'):format(row.status, row.error)
       end
-      sidebar.insert(region, body .. '\n\n' .. M.footer(row, { model = row.model }))
+      sidebar.insert(region, tail .. '\n' .. M.footer(row, { model = row.model }))
     end
     -- The earlier turns come first: questions asked meanwhile wait in the queue.
     for i = #earlier, 1, -1 do
@@ -488,8 +491,9 @@ local function finish(a, ev)
   table.insert(t.finished, a)
   local text = ''
   if #a.chunks > 0 and not a.chunks[#a.chunks]:match('\n$') then
-    text = '\n'
+    sidebar.insert(a.region, '\n') -- the answer's last line ends
   end
+  sidebar.end_body(a.region) -- a code block the answer left open ends with it
   local word = status_words[ev.status]
   if word then
     local msg = ev.message or word
