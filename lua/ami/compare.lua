@@ -246,16 +246,15 @@ function handlers.done(ev)
   s.status = ev.status
   s.result = ev
   s.model_answered = ev.model_answered or s.model_answered
-  local text = ''
+  local text = '\n' -- ends the answer's last line, or is the blank line after it
   if #s.chunks > 0 and not s.chunks[#s.chunks]:match('\n$') then
-    sidebar.insert(s.region, '\n') -- the answer's last line ends
+    text = '\n\n'
   end
-  sidebar.end_body(s.region)
   if ev.status ~= 'done' and ev.message then
-    text = text .. ('\n**⚠ %s: %s**\n'):format(ev.status, ev.message)
+    text = text .. ('**⚠ %s: %s**\n\n'):format(ev.status, ev.message)
   end
   s.footer_text = footer(pair, i)
-  sidebar.insert(s.region, text .. '\n' .. s.footer_text)
+  sidebar.insert(s.region, text .. s.footer_text, true)
   require('ami.cost').add(pair.doc, ev)
   if pair.sides[1].result and pair.sides[2].result then
     notify(('both answers are in: vote with :AmiVote a|b|tie|bad (or a, b, t, x in the panes)%s')

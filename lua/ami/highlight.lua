@@ -84,6 +84,10 @@ local function inline(out, line)
   end
 end
 
+-- Longer lines (no prose paragraph is) get their block's highlight only: the inline
+-- patterns would cost milliseconds on a line of a hundred kilobytes.
+local INLINE_MAX = 4000
+
 --- The spans of line as a flat list { s, e, group, ... } (0-based, end exclusive).
 --- st.fence: the open code fence, if any; updated unless peek (the line is not complete
 --- yet: it will be computed again).  Pure: no buffer is read or written.
@@ -118,7 +122,9 @@ function M.spans_of(line, st, peek)
     if s then
       add(out, 'AmiListMarker', 0, e - 1)
     end
-    inline(out, line)
+    if #line <= INLINE_MAX then
+      inline(out, line)
+    end
   end
   return out
 end

@@ -255,7 +255,9 @@ local function split_lines(text)
 end
 
 --- Inserts text (may hold newlines) at the end of a region's body.
-function M.insert(region, text)
+--- ends_body: text starts by ending the answer's last line (its first newline) and the rest
+--- is ami's (status, footer): a code block the answer left open does not take it in.
+function M.insert(region, text, ends_body)
   local buf = region.buf
   if not api.nvim_buf_is_valid(buf) then
     return
@@ -297,6 +299,9 @@ function M.insert(region, text)
   local st = region.hl
   if n > 1 then
     hl.line(buf, row, api.nvim_buf_get_lines(buf, row, row + 1, false)[1], st)
+    if ends_body then
+      st.fence = nil
+    end
     for i = 2, n - 1 do
       hl.line(buf, row + i - 1, lines[i], st)
     end
@@ -308,12 +313,6 @@ function M.insert(region, text)
     local line = n > 1 and lines[n] or api.nvim_buf_get_lines(buf, last, last + 1, false)[1]
     hl.line(buf, last, line, st, true)
   end
-end
-
---- What follows in the region is ami's (status, footer), not the model's: a code block the
---- answer left open does not take it in.
-function M.end_body(region)
-  region.hl.fence = nil
 end
 
 --- Replaces the header line at offset i (0-based) of a region.

@@ -127,13 +127,12 @@ local function on_history(ev)
       local header = M.header(turn, (row.model or '?'), os.date('%Y-%m-%d %H:%M', row.started))
       local region = sidebar.open_region(t.buf, header)
       local body = answer or '*(the text of this answer was not kept: ledger.store_text = false)*'
-      sidebar.insert(region, body .. '\n')
-      sidebar.end_body(region)
-      local tail = ''
+      sidebar.insert(region, body)
+      local tail = '\n\n'
       if row.status ~= 'ok' and row.error then
-        tail = ('\n**⚠ %s: %s**\n'):format(row.status, row.error)
+        tail = tail .. ('**⚠ %s: %s**\n\n'):format(row.status, row.error)
       end
-      sidebar.insert(region, tail .. '\n' .. M.footer(row, { model = row.model }))
+      sidebar.insert(region, tail .. M.footer(row, { model = row.model }), true)
     end
     -- The earlier turns come first: questions asked meanwhile wait in the queue.
     for i = #earlier, 1, -1 do
@@ -489,21 +488,20 @@ local function finish(a, ev)
   local t = a.thread
   t.finished = t.finished or {}
   table.insert(t.finished, a)
-  local text = ''
+  local text = '\n' -- ends the answer's last line, or is the blank line after it
   if #a.chunks > 0 and not a.chunks[#a.chunks]:match('\n$') then
-    sidebar.insert(a.region, '\n') -- the answer's last line ends
+    text = '\n\n'
   end
-  sidebar.end_body(a.region) -- a code block the answer left open ends with it
   local word = status_words[ev.status]
   if word then
     local msg = ev.message or word
     local partial = #a.chunks > 0 and ev.status ~= 'error' and ' (partial answer kept)' or ''
-    text = text .. ('\n**⚠ %s: %s%s**\n'):format(word, msg, partial:find(msg, 1, true) and '' or partial)
+    text = text .. ('**⚠ %s: %s%s**\n\n'):format(word, msg, partial:find(msg, 1, true) and '' or partial)
   end
   if ev.status ~= 'refused' and ev.status ~= 'error' or (ev.prompt_tokens and ev.prompt_tokens > 0) then
-    text = text .. '\n' .. footer(ev, a)
+    text = text .. footer(ev, a)
   end
-  sidebar.insert(a.region, text)
+  sidebar.insert(a.region, text, true) -- one insert: the window follows once
   require('ami.cost').add(t.doc, ev)
   if a.notes_token then
     require('ami.notes').done(t.doc, a.notes_token)
