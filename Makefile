@@ -143,6 +143,8 @@ bench-c: deps-check $(BENCH_C_BINS)
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(BUILD)/ami $(BENCH_C_BINS)
+	@scripts/debian-fetch.sh sid $(BUILD)/debian/sid neovim >/dev/null 2>&1 || \
+	  echo 'bench: Neovim from Debian sid could not be fetched; measuring the system Neovim only'
 	@python3 bench/run.py $(BENCH_ARGS)
 
 test-unit test-cli test-nvim: deps-check $(BUILD)/ami $(UNIT_BINS)

@@ -194,9 +194,17 @@ end
 --- Appends text at the end of a visible markdown buffer (the yardstick's window) in pieces
 --- of `piece` bytes, one every period_ms, following the end; what any display of streamed
 --- text must at least pay.
-function M.floor(text, piece, period_ms)
+--- plain: the buffer without highlighting (no syntax, no tree-sitter), as ami's thread is
+--- before ami highlights it; otherwise as Neovim highlights a markdown buffer by default.
+function M.floor(text, piece, period_ms, plain)
   local buf, win = ys.buf, ys.win
-  api.nvim_buf_set_option(buf, 'undolevels', -1)
+  vim.bo[buf].undolevels = -1
+  if plain then
+    if vim.treesitter and vim.treesitter.highlighter and vim.treesitter.highlighter.active[buf] then
+      vim.treesitter.stop(buf)
+    end
+    vim.bo[buf].syntax = 'OFF'
+  end
   run = { bytes = 0 }
   local pos = 1
   local timer = uv.new_timer()
