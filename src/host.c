@@ -230,6 +230,7 @@ static void sink_event(void *ud, request *r, const request_event *ev) {
     case REQUEST_EV_START:
         host_ev_begin(h, "start");
         host_ev_int(h, "id", id);
+        host_ev_str(h, "uid", r ? request_uid(r) : NULL);
         host_ev_str(h, "provider", ev->provider);
         host_ev_str(h, "model", ev->model);
         host_ev_str(h, "language", ev->language);

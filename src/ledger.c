@@ -54,9 +54,9 @@ static const char insert_sql[] =
     "INSERT INTO requests (started_at, started_unix, ended_at, ended_unix, client, command,"
     " provider, model_requested, model_answered, document, thread, prompt_tokens,"
     " completion_tokens, cost_usd, cost_source, co2e_g, status, error, finish_reason, ttft_ms,"
-    " duration_ms, prompt_text, answer_text, uid, turn)"
+    " duration_ms, prompt_text, answer_text, uid, turn, sent_url, sent_headers, sent_body)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-    " ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+    " ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 /* The notes written while the request streamed now point at its row. */
 static const char link_notes_sql[] =
@@ -90,6 +90,9 @@ enum {
     S_ANSWER_TEXT,
     S_UID,
     S_TURN,
+    S_SENT_URL,
+    S_SENT_HEADERS,
+    S_SENT_BODY,
     S_COUNT
 };
 
@@ -525,6 +528,9 @@ static int do_record(ledger *l, op *o) {
     rc |= bind_text(st, 23, l->store_text ? r->answer_text : NULL);
     rc |= bind_text(st, 24, r->uid);
     rc |= bind_text(st, 25, l->store_text ? r->turn : NULL);
+    rc |= bind_text(st, 26, r->sent_url);
+    rc |= bind_text(st, 27, r->sent_headers);
+    rc |= bind_text(st, 28, l->store_text ? r->sent_body : NULL);
     if (rc != SQLITE_OK) {
         sqlite3_clear_bindings(st);
         db_error(l, "cannot record the request", SQLITE_NOMEM, o->err);
@@ -920,7 +926,10 @@ int ledger_record(ledger *l, const ledger_row *row, ledger_done_fn done, void *u
                                 l->store_text ? row->prompt_text : NULL,
                                 l->store_text ? row->answer_text : NULL,
                                 row->uid,
-                                l->store_text ? row->turn : NULL};
+                                l->store_text ? row->turn : NULL,
+                                row->sent_url,
+                                row->sent_headers,
+                                l->store_text ? row->sent_body : NULL};
     for (int i = 0; i < S_COUNT; i++) {
         o->s[i] = xstrdup(src[i]);
         if (src[i] && !o->s[i]) {
@@ -945,6 +954,9 @@ int ledger_record(ledger *l, const ledger_row *row, ledger_done_fn done, void *u
     o->row.answer_text = o->s[S_ANSWER_TEXT];
     o->row.uid = o->s[S_UID];
     o->row.turn = o->s[S_TURN];
+    o->row.sent_url = o->s[S_SENT_URL];
+    o->row.sent_headers = o->s[S_SENT_HEADERS];
+    o->row.sent_body = o->s[S_SENT_BODY];
     o->done = done;
     o->ud = ud;
     enqueue(l, o);

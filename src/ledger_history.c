@@ -3,6 +3,8 @@
  * thread fills and the loop thread hands to the callback, then frees. */
 #include "ami/ledger_history.h"
 
+#include "ledger_internal.h"
+
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +20,6 @@ typedef struct job {
     ledger_models_used_fn models_cb;
     void *ud;
 } job;
-
-static char *col_dup(sqlite3_stmt *st, int c) {
-    const unsigned char *t = sqlite3_column_text(st, c);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static long long col_count(sqlite3_stmt *st, int c) {
-    return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, c);
-}
-
-static double col_real(sqlite3_stmt *st, int c) {
-    return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_double(st, c);
-}
 
 static void job_free(job *j) {
     for (size_t i = 0; i < j->n_turns; i++) {
@@ -69,7 +58,7 @@ static int read_thread(sqlite3 *db, int store_text, void *ud) {
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            j->thread = col_dup(st, 0);
+            j->thread = ledger_col_dup(st, 0);
             rc = j->thread ? SQLITE_OK : SQLITE_NOMEM;
         } else if (rc == SQLITE_DONE) {
             rc = SQLITE_OK;
@@ -107,20 +96,20 @@ static int read_thread(sqlite3 *db, int store_text, void *ud) {
         ledger_turn *t = &j->turns[j->n_turns++];
         memset(t, 0, sizeof *t);
         t->id = sqlite3_column_int64(st, 0);
-        t->uid = col_dup(st, 1);
+        t->uid = ledger_col_dup(st, 1);
         t->started = (time_t)sqlite3_column_int64(st, 2);
-        t->command = col_dup(st, 3);
-        t->turn = col_dup(st, 4);
-        t->answer = col_dup(st, 5);
-        t->model = col_dup(st, 6);
-        t->status = col_dup(st, 7);
-        t->error = col_dup(st, 8);
-        t->prompt_tokens = col_count(st, 9);
-        t->completion_tokens = col_count(st, 10);
-        t->cost_usd = col_real(st, 11);
-        t->cost_source = col_dup(st, 12);
-        t->co2e_g = col_real(st, 13);
-        t->duration_ms = col_count(st, 14);
+        t->command = ledger_col_dup(st, 3);
+        t->turn = ledger_col_dup(st, 4);
+        t->answer = ledger_col_dup(st, 5);
+        t->model = ledger_col_dup(st, 6);
+        t->status = ledger_col_dup(st, 7);
+        t->error = ledger_col_dup(st, 8);
+        t->prompt_tokens = ledger_col_count(st, 9);
+        t->completion_tokens = ledger_col_count(st, 10);
+        t->cost_usd = ledger_col_real(st, 11);
+        t->cost_source = ledger_col_dup(st, 12);
+        t->co2e_g = ledger_col_real(st, 13);
+        t->duration_ms = ledger_col_count(st, 14);
         rc = t->command && t->status ? SQLITE_OK : SQLITE_NOMEM;
     }
     if (rc == SQLITE_DONE)
@@ -153,7 +142,7 @@ static int read_models(sqlite3 *db, int store_text, void *ud) {
             cap = ncap;
         }
         ledger_model_use *m = &j->models[j->n_models++];
-        m->model = col_dup(st, 0);
+        m->model = ledger_col_dup(st, 0);
         m->requests = sqlite3_column_int64(st, 1);
         m->last_used = (time_t)sqlite3_column_int64(st, 2);
         rc = m->model ? SQLITE_OK : SQLITE_NOMEM;

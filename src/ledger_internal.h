@@ -8,4 +8,13 @@
  * step: add one (src/ledger_schema.c). */
 extern const char *const ledger_migrations[LEDGER_SCHEMA_VERSION];
 
+/* Column readers for the ledger's SELECTs (in src/ledger_schema.c). */
+struct sqlite3_stmt;
+/// The column's text, malloc'd (the caller frees it); NULL for NULL, or out of memory.
+char *ledger_col_dup(struct sqlite3_stmt *st, int c);
+/// The column's integer; -1 for NULL (a count or a duration that is unknown).
+long long ledger_col_count(struct sqlite3_stmt *st, int c);
+/// The column's number; -1 for NULL (an amount that is unknown).
+double ledger_col_real(struct sqlite3_stmt *st, int c);
+
 #endif

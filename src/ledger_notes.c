@@ -9,6 +9,8 @@
 #include "ami/buf.h"
 #include "ami/log.h"
 
+#include "ledger_internal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -244,11 +246,6 @@ static int do_dismiss_all(sqlite3 *db, job *j) {
     return rc;
 }
 
-static char *col_dup(sqlite3_stmt *st, int c) {
-    const unsigned char *t = sqlite3_column_text(st, c);
-    return t ? strdup((const char *)t) : NULL;
-}
-
 static long col_pos(sqlite3_stmt *st, int c) {
     return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(st, c);
 }
@@ -281,18 +278,18 @@ static int do_read(sqlite3 *db, job *j) {
         }
         ledger_note *n = &j->notes[j->n_notes++];
         memset(n, 0, sizeof *n);
-        n->uid = col_dup(st, 0);
-        n->request_uid = col_dup(st, 1);
-        n->document = col_dup(st, 2);
-        n->thread = col_dup(st, 3);
+        n->uid = ledger_col_dup(st, 0);
+        n->request_uid = ledger_col_dup(st, 1);
+        n->document = ledger_col_dup(st, 2);
+        n->thread = ledger_col_dup(st, 3);
         n->seq = (long)sqlite3_column_int64(st, 4);
-        n->kind = col_dup(st, 5);
-        n->quote = col_dup(st, 6);
-        n->comment = col_dup(st, 7);
-        n->model = col_dup(st, 8);
+        n->kind = ledger_col_dup(st, 5);
+        n->quote = ledger_col_dup(st, 6);
+        n->comment = ledger_col_dup(st, 7);
+        n->model = ledger_col_dup(st, 8);
         n->created = (time_t)sqlite3_column_int64(st, 9);
-        n->anchor = col_dup(st, 10);
-        n->state = col_dup(st, 11);
+        n->anchor = ledger_col_dup(st, 10);
+        n->state = ledger_col_dup(st, 11);
         n->line_start = col_pos(st, 12);
         n->col_start = col_pos(st, 13);
         n->line_end = col_pos(st, 14);

@@ -5,6 +5,23 @@
 #include "ami/ledger.h"
 #include "ledger_internal.h"
 
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *ledger_col_dup(sqlite3_stmt *st, int c) {
+    const unsigned char *t = sqlite3_column_text(st, c);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+long long ledger_col_count(sqlite3_stmt *st, int c) {
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, c);
+}
+
+double ledger_col_real(sqlite3_stmt *st, int c) {
+    return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_double(st, c);
+}
+
 /* migrations[v] takes a file from user_version v to v + 1.  Never edit a step once released:
  * add one.  doc/LEDGER.md describes the result. */
 const char *const ledger_migrations[LEDGER_SCHEMA_VERSION] = {
@@ -174,4 +191,11 @@ const char *const ledger_migrations[LEDGER_SCHEMA_VERSION] = {
     " unchanged INTEGER NOT NULL,"
     " messages INTEGER NOT NULL,"
     " warnings INTEGER NOT NULL);",
+    /* 5 -> 6: what left the machine (`ami log show`, :AmiSent after a restart): the URL, the
+     * header lines with the values of those that carry the key replaced by <redacted>, and
+     * the JSON body exactly as sent, secrets already masked.  The body holds the document,
+     * so it is kept only when the ledger stores texts, like prompt_text. */
+    "ALTER TABLE requests ADD COLUMN sent_url TEXT;"
+    "ALTER TABLE requests ADD COLUMN sent_headers TEXT;"
+    "ALTER TABLE requests ADD COLUMN sent_body TEXT;",
 };

@@ -5,6 +5,8 @@
 
 #include "ami/log.h"
 
+#include "ledger_internal.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,15 +126,6 @@ static int do_set(sqlite3 *db, job *j) {
     return rc;
 }
 
-static char *col_dup(sqlite3_stmt *st, int c) {
-    const unsigned char *t = sqlite3_column_text(st, c);
-    return t ? strdup((const char *)t) : NULL;
-}
-
-static double col_real(sqlite3_stmt *st, int c) {
-    return sqlite3_column_type(st, c) == SQLITE_NULL ? -1 : sqlite3_column_double(st, c);
-}
-
 static int do_read(sqlite3 *db, job *j) {
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(
@@ -167,23 +160,23 @@ static int do_read(sqlite3 *db, job *j) {
         }
         ledger_vote *v = &j->rows[j->n_rows++];
         memset(v, 0, sizeof *v);
-        v->pair = col_dup(st, 0);
-        v->request_a = col_dup(st, 1);
-        v->request_b = col_dup(st, 2);
-        v->model_a = col_dup(st, 3);
-        v->model_b = col_dup(st, 4);
-        v->result = col_dup(st, 5);
+        v->pair = ledger_col_dup(st, 0);
+        v->request_a = ledger_col_dup(st, 1);
+        v->request_b = ledger_col_dup(st, 2);
+        v->model_a = ledger_col_dup(st, 3);
+        v->model_b = ledger_col_dup(st, 4);
+        v->result = ledger_col_dup(st, 5);
         v->blind = sqlite3_column_int(st, 6);
         v->swapped = sqlite3_column_int(st, 7);
-        v->command = col_dup(st, 8);
-        v->language = col_dup(st, 9);
-        v->document = col_dup(st, 10);
+        v->command = ledger_col_dup(st, 8);
+        v->language = ledger_col_dup(st, 9);
+        v->document = ledger_col_dup(st, 10);
         v->created = (time_t)sqlite3_column_int64(st, 11);
         v->voted = (time_t)sqlite3_column_int64(st, 12);
-        v->answered_a = col_dup(st, 13);
-        v->answered_b = col_dup(st, 14);
-        v->cost_a = col_real(st, 15);
-        v->cost_b = col_real(st, 16);
+        v->answered_a = ledger_col_dup(st, 13);
+        v->answered_b = ledger_col_dup(st, 14);
+        v->cost_a = ledger_col_real(st, 15);
+        v->cost_b = ledger_col_real(st, 16);
         v->duration_a =
             sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 17);
         v->duration_b =

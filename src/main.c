@@ -27,6 +27,8 @@ static const command commands[] = {
     {"arena", cli_arena, "arena [--command C] [--language L]    your leaderboard of the models"},
     {"usage", usage_main,
      "usage [--month M] [--html F|--csv|--json]  what ami cost, charts; usage import SOURCE"},
+    {"log", usage_log_main,
+     "log [-n N] [--json] | log show ID          the requests recorded; what one sent"},
     {"models", cli_models, "models [--provider P] [--refresh]     the provider's models"},
     {"config", cli_config, "config --check|--defaults|--path      check or show the settings"},
     {"rpc", host_main, "rpc                                   the engine Neovim starts"},

@@ -345,6 +345,9 @@ static void record(request *r, const request_result *res) {
     row.uid = r->uid;
     char *turn = turn_json(r);
     row.turn = turn;
+    row.sent_url = r->sent_url;
+    row.sent_headers = r->sent_headers;
+    row.sent_body = r->sent_body;
     if (ledger_record(l, &row, on_recorded, r->e) != 0)
         on_recorded(r->e, -1, ledger_error(l) ? ledger_error(l) : "the ledger is closed");
     buf_free(&prompt);

@@ -39,7 +39,7 @@
 
 /* The schema version this ami writes (PRAGMA user_version); older files are migrated when
  * opened, newer ones are left alone and reported. */
-#define LEDGER_SCHEMA_VERSION 5
+#define LEDGER_SCHEMA_VERSION 6
 
 /* Error codes (negative, as everywhere in ami). */
 #define LEDGER_EUNUSABLE (-1) /* the file could not be opened; ledger_error() says why */
@@ -83,9 +83,12 @@ typedef struct ledger_row {
     long long duration_ms;   /* -1 = unknown */
     const char *prompt_text; /* kept only when the ledger stores texts */
     const char *answer_text;
-    const char *uid;  /* the request's stable name (notes point at it), or NULL */
-    const char *turn; /* what was asked, as JSON without the document; kept only when the
-                         ledger stores texts (it holds the question) */
+    const char *uid;          /* the request's stable name (notes point at it), or NULL */
+    const char *turn;         /* what was asked, as JSON without the document; kept only when the
+                                 ledger stores texts (it holds the question) */
+    const char *sent_url;     /* where the request went (NULL: nothing was sent) */
+    const char *sent_headers; /* its header lines, auth values already <redacted> */
+    const char *sent_body;    /* the JSON body as sent; kept only when the ledger stores texts */
 } ledger_row;
 
 /* Totals for one model within a period. */

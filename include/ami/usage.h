@@ -22,4 +22,11 @@
 /// reason on stderr).  Writes the report on stdout.  Runs its own loop; blocks until done.
 int usage_main(int argc, char **argv);
 
+/// `ami log [-n N] [--document FILE] [--json]`: the newest requests the ledger recorded (id,
+/// time, command, model, status, tokens, cost, document); `ami log show ID|UID [--json]`:
+/// exactly what that request sent (the URL, the header lines with auth values <redacted>, the
+/// JSON body pretty-printed, secrets already masked), or why the ledger does not have it.
+/// argv[0] is "log".  Exit status as usage_main; 1 also for an unknown request.
+int usage_log_main(int argc, char **argv);
+
 #endif

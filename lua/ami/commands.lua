@@ -408,39 +408,79 @@ end
 --- :AmiSent: exactly what left the machine for the document's last request (or the answer
 --- under the cursor in the thread): the URL, the headers (auth values redacted: the key is never
 --- shown), the JSON body as sent, secrets already masked.
+local sent_waiting, sent_registered = {}, false
+
 function M.sent()
   local cur = api.nvim_get_current_buf()
   local buf, t = document_buffer()
+  local thread = require('ami.thread')
   local query
   if t then
-    local a = require('ami.thread').answer_at(cur, api.nvim_win_get_cursor(0)[1])
-    if a and a.id then
-      query = { id = a.id }
+    local lnum = api.nvim_win_get_cursor(0)[1]
+    local a = thread.answer_at(cur, lnum) or thread.restored_at(cur, lnum)
+    if a and (a.uid or a.id) then
+      query = { uid = a.uid, id = a.id }
     end
   end
   if not query then
     local name = api.nvim_buf_get_name(buf)
     query = { document = name ~= '' and vim.fn.fnamemodify(name, ':p') or nil }
-    t = require('ami.thread').get(buf, false)
+    t = thread.get(buf, false)
     if not query.document then
       local last = t and t.finished and t.finished[#t.finished]
-      query = { id = last and last.id or 0 }
+      query = { id = last and last.id or 0, uid = last and last.uid }
     end
   end
-  local res, e = require('ami.host').request('sent', query)
+  local host = require('ami.host')
+  local res, e = host.request('sent', query)
   if not res then
     return err(e)
   end
   if res == vim.NIL then
-    return notify('ami: nothing was sent for this document since the engine started; `ami log` '
-      .. 'lists earlier requests and `ami log show ID` shows one')
+    return notify('ami: nothing was sent for this document since the engine started, and the '
+      .. 'ledger is off; `ami log` lists earlier requests and `ami log show ID` shows one')
+  end
+  if res.token then
+    -- Not in the engine's memory: it reads the ledger, and the answer comes as an event.
+    sent_waiting[res.token] = true
+    if not sent_registered then
+      sent_registered = true
+      host.on('sent', function(ev)
+        if sent_waiting[ev.token] then
+          sent_waiting[ev.token] = nil
+          M.show_sent(ev)
+        end
+      end)
+    end
+    return
+  end
+  return M.show_sent(res)
+end
+
+--- Shows what a request sent ({uid, url, headers, body, when, missing, error}) in the
+--- ami://sent buffer; returns the buffer.
+function M.show_sent(res)
+  if res.error and res.error ~= vim.NIL then
+    return err(res.error)
+  end
+  if not res.url then
+    return notify('ami: the ledger has no request of this document that sent something; '
+      .. '`ami log` lists the recorded ones')
   end
   local lines = { ('# What left the machine · request %s · %s'):format(res.uid,
-    os.date('%Y-%m-%d %H:%M:%S', res.when)), '', '```http', 'POST ' .. res.url }
-  vim.list_extend(lines, vim.split(vim.trim(res.headers), '\n', { plain = true }))
-  vim.list_extend(lines, { '```', '', '```json' })
-  vim.list_extend(lines, vim.split(res.body, '\n', { plain = true }))
-  table.insert(lines, '```')
+    os.date('%Y-%m-%d %H:%M:%S', res.when)), '' }
+  if res.url ~= '' then
+    vim.list_extend(lines, { '```http', 'POST ' .. res.url })
+    vim.list_extend(lines, vim.split(vim.trim(res.headers), '\n', { plain = true }))
+    vim.list_extend(lines, { '```', '' })
+  end
+  if res.body then
+    table.insert(lines, '```json')
+    vim.list_extend(lines, vim.split(res.body, '\n', { plain = true }))
+    table.insert(lines, '```')
+  else
+    table.insert(lines, ('*No body: %s.*'):format(res.missing or 'not kept'))
+  end
   local sb = vim.fn.bufnr('ami://sent')
   if sb < 0 or not api.nvim_buf_is_valid(sb) then
     sb = api.nvim_create_buf(false, true)

@@ -133,6 +133,8 @@ local function on_history(ev)
         tail = tail .. ('**⚠ %s: %s**\n\n'):format(row.status, row.error)
       end
       sidebar.insert(region, tail .. M.footer(row, { model = row.model }), true)
+      t.restored = t.restored or {}
+      table.insert(t.restored, { region = region, uid = row.uid ~= '' and row.uid or nil })
     end
     -- The earlier turns come first: questions asked meanwhile wait in the queue.
     for i = #earlier, 1, -1 do
@@ -326,6 +328,18 @@ function M.answer_at(buf, lnum)
   end
 end
 
+--- The answer restored from the ledger whose region holds line lnum of thread buffer buf:
+--- {region, uid}, or nil.
+function M.restored_at(buf, lnum)
+  local t = by_sidebar[buf]
+  for _, a in ipairs(t and t.restored or {}) do
+    local s, e = sidebar.body_range(a.region)
+    if s and lnum >= s - 1 and lnum <= e then
+      return a
+    end
+  end
+end
+
 --- Every answer of thread t, finished or not.
 function M.all_answers(t)
   t.finished = t.finished or {}
@@ -403,6 +417,7 @@ function handlers.start(ev)
   if not a then
     return
   end
+  a.uid = ev.uid
   if ev.note then
     sidebar.insert(a.region, '*' .. ev.note .. '*\n\n')
     a.note_inserted = true

@@ -279,6 +279,22 @@ T[#T + 1] = { 'yesterdays_thread_comes_back_after_a_restart', function()
   h.contains(text, 'Hello, world! Ça va ? 👋')
   h.contains(text, '## Follow-up')
   h.contains(text, '> Et la ponctuation ?')
+  -- :AmiSent on a restored answer shows what it sent, from the ledger.
+  c.lua([[
+    local t = require('ami.thread').get(0, false)
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(t.buf))
+    local first = t.restored[1]
+    local s = require('ami.sidebar').body_range(first.region)
+    vim.api.nvim_win_set_cursor(0, { s, 0 })
+    vim.cmd('AmiSent')
+  ]])
+  h.wait(function()
+    return c.lua([[
+      local b = vim.fn.bufnr('ami://sent')
+      return b > 0 and table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n') or ''
+    ]]):find('Un paragraphe à relire.', 1, true) ~= nil
+  end, 10000, 'what the first restored turn sent')
+  c.lua(([[vim.cmd('close'); vim.api.nvim_set_current_win(vim.fn.bufwinid(%q))]]):format(file))
   h.eq(doc ~= nil, true)
   h.eq(c.lua([[return vim.api.nvim_get_current_buf()]]) ~= nil, true)
   -- A follow-up carries the earlier turns to the model.

@@ -102,6 +102,47 @@ T[#T + 1] = { 'ami_sent_shows_what_left_the_machine_never_the_key', function()
   h.contains(h.text(vim.fn.bufnr('ami://sent')), 'Une note à envoyer.')
 end }
 
+T[#T + 1] = { 'ami_sent_reads_the_ledger_once_the_engine_forgot', function()
+  local path = h.tmp .. '/sent.sqlite3'
+  h.use_fake('fake/hello', { ledger = { path = path } })
+  local doc = h.document({ 'Une note gardée dans le registre.' }, 'sent-ledger.md')
+  vim.cmd('1Critique')
+  local t = h.wait_answer(doc)
+  h.wait(function()
+    return #require('ami.thread').running_ids(t) == 0
+  end)
+  local host = require('ami.host')
+  host.stop() -- the new engine remembers nothing of what was sent
+  h.wait(function()
+    return not host.running()
+  end)
+  api.nvim_set_current_win(vim.fn.bufwinid(doc))
+  vim.cmd('AmiSent')
+  local text
+  h.wait(function()
+    local b = vim.fn.bufnr('ami://sent')
+    text = b > 0 and h.text(b) or ''
+    return text:find('registre', 1, true) ~= nil
+  end, 10000, 'what was sent, from the ledger')
+  h.contains(text, 'POST ' .. h.fake().base() .. '/chat/completions')
+  h.contains(text, 'Authorization: <redacted>')
+  h.ok(not text:find(vim.env.OPENROUTER_API_KEY, 1, true), 'the key is never shown')
+  vim.cmd('close')
+  -- The answer under the cursor in the thread is found by its uid.
+  local b = vim.fn.bufnr('ami://sent')
+  if b > 0 then
+    vim.cmd('bwipeout ' .. b)
+  end
+  api.nvim_set_current_win(vim.fn.bufwinid(t.buf))
+  api.nvim_win_set_cursor(0, { 7, 0 })
+  vim.cmd('AmiSent')
+  h.wait(function()
+    local sb = vim.fn.bufnr('ami://sent')
+    return sb > 0 and h.text(sb):find('registre', 1, true) ~= nil
+  end, 10000, 'the answer under the cursor, from the ledger')
+  h.contains(h.text(vim.fn.bufnr('ami://sent')), '# What left the machine · request r-')
+end }
+
 -- ---- secrets ----------------------------------------------------------------------------------
 
 -- Fake secrets in the formats of the real ones (the rules test every kind; these are two).

@@ -6,6 +6,7 @@
  * each helper is a fresh process with its own loop and its own SQLite connection.
  */
 #include "ami/ledger.h"
+#include "ami/ledger_log.h"
 #include "ami/log.h"
 #include "check.h"
 
@@ -446,7 +447,8 @@ static void test_file_mode_wal_and_schema(void) {
                   "id,started_at,started_unix,ended_at,ended_unix,client,command,provider,"
                   "model_requested,model_answered,document,thread,prompt_tokens,"
                   "completion_tokens,cost_usd,cost_source,co2e_g,status,error,finish_reason,"
-                  "ttft_ms,duration_ms,prompt_text,answer_text,uid,turn");
+                  "ttft_ms,duration_ms,prompt_text,answer_text,uid,turn,sent_url,sent_headers,"
+                  "sent_body");
     CHECK_INT(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'months'"), 1);
     sqlite3_close(db);
 
@@ -697,6 +699,9 @@ static void test_migration_from_v1(void) {
                           " 'requests_started', 'requests_document')"),
               3);
     CHECK_SQL_STR(db, "SELECT model_answered FROM requests WHERE id = 1", "old/model");
+    /* Schema 6: what was sent; an old row has nothing of it. */
+    CHECK_SQL_STR(db, "SELECT quote(sent_url) || quote(sent_body) FROM requests WHERE id = 1",
+                  "NULLNULL");
     sqlite3_close(db);
     uv_loop_close(&loop);
     rm_rf(dir);
@@ -1189,6 +1194,104 @@ static void test_concurrent_writers(void) {
     free(dir);
 }
 
+/* ---- what was sent, read back (ledger_log) ------------------------------------------------- */
+
+static void test_sent_is_kept_and_read_back(void) {
+    char *dir = tmpdir();
+    char *path = join(dir, "ledger.sqlite3");
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ledger *l = ledger_new(&loop, path, 1);
+    ledger_row r = sample(LEDGER_STATUS_OK);
+    r.uid = "r-one";
+    r.sent_url = "https://openrouter.ai/api/v1/chat/completions";
+    r.sent_headers = "Content-Type: application/json\nAuthorization: <redacted>\n";
+    r.sent_body = "{\"model\":\"anthropic/claude-sonnet-4\"}";
+    CHECK_INT(ledger_record(l, &r, NULL, NULL), 0);
+    ledger_row refused = sample(LEDGER_STATUS_REFUSED);
+    refused.uid = "r-two";
+    refused.cost_usd = 0.5;
+    refused.cost_source = COST_ESTIMATED;
+    CHECK_INT(ledger_record(l, &refused, NULL, NULL), 0);
+    ledger_row other = sample(LEDGER_STATUS_OK);
+    other.uid = "r-three";
+    other.document = "/home/me/other.md";
+    other.model_answered = NULL;
+    other.prompt_tokens = -1;
+    CHECK_INT(ledger_record(l, &other, NULL, NULL), 0);
+    CHECK_INT(close_and_run(l, &loop), 1);
+
+    sqlite3 *db = raw_open(path);
+    ledger_log_entry *e = NULL;
+    size_t n = 0;
+    ledger_log_query q = {10, NULL};
+    CHECK_INT(ledger_log_list(db, &q, &e, &n), SQLITE_OK);
+    CHECK_INT(n, 3);
+    if (n == 3) {
+        CHECK_STR(e[0].uid, "r-three");                     /* newest first */
+        CHECK_STR(e[0].model, "anthropic/claude-sonnet-4"); /* the one asked, when none answered */
+        CHECK_INT(e[0].prompt_tokens, -1);
+        CHECK_INT(e[0].sent, 0);
+        CHECK_STR(e[1].status, "refused");
+        CHECK(e[1].cost_usd == 0.5);
+        CHECK_STR(e[2].model, "anthropic/claude-4-sonnet-20250522");
+        CHECK_INT(e[2].sent, 1);
+        CHECK_STR(e[2].document, "/home/me/notes.md");
+    }
+    ledger_log_entries_free(e, n);
+    q.limit = 1;
+    q.document = "/home/me/notes.md";
+    CHECK_INT(ledger_log_list(db, &q, &e, &n), SQLITE_OK);
+    CHECK_INT(n, 1);
+    if (n == 1)
+        CHECK_STR(e[0].uid, "r-two");
+    ledger_log_entries_free(e, n);
+    q.document = "/nowhere.md";
+    CHECK_INT(ledger_log_list(db, &q, &e, &n), SQLITE_OK);
+    CHECK_INT(n, 0);
+    CHECK(e == NULL);
+
+    ledger_sent s;
+    CHECK_INT(ledger_log_sent(db, 1, NULL, NULL, &s), SQLITE_OK);
+    CHECK_STR(s.url, "https://openrouter.ai/api/v1/chat/completions");
+    CHECK_STR(s.headers, "Content-Type: application/json\nAuthorization: <redacted>\n");
+    CHECK_STR(s.body, "{\"model\":\"anthropic/claude-sonnet-4\"}");
+    CHECK(ledger_sent_missing(&s) == NULL);
+    ledger_sent_free(&s);
+    CHECK_INT(ledger_log_sent(db, 0, "r-two", NULL, &s), SQLITE_OK);
+    CHECK(s.url == NULL && s.body == NULL);
+    CHECK(strstr(ledger_sent_missing(&s), "refused") != NULL);
+    ledger_sent_free(&s);
+    CHECK_INT(ledger_log_sent(db, 0, "r-three", NULL, &s), SQLITE_OK);
+    CHECK(strstr(ledger_sent_missing(&s), "schema 6") != NULL);
+    ledger_sent_free(&s);
+    /* By document: the newest request about it that sent something (not the refused one). */
+    CHECK_INT(ledger_log_sent(db, 0, NULL, "/home/me/notes.md", &s), SQLITE_OK);
+    CHECK_STR(s.e.uid, "r-one");
+    ledger_sent_free(&s);
+    CHECK_INT(ledger_log_sent(db, 0, NULL, "/home/me/other.md", &s), SQLITE_NOTFOUND);
+    CHECK_INT(ledger_log_sent(db, 42, NULL, NULL, &s), SQLITE_NOTFOUND);
+    CHECK_INT(ledger_log_sent(db, 0, "r-none", NULL, &s), SQLITE_NOTFOUND);
+    CHECK_INT(ledger_log_sent(db, 0, NULL, NULL, &s), SQLITE_NOTFOUND);
+    sqlite3_close(db);
+
+    /* Without texts, the body (it holds the document) is not kept; where it went still is. */
+    l = ledger_new(&loop, path, 0);
+    r.uid = "r-four";
+    CHECK_INT(ledger_record(l, &r, NULL, NULL), 0);
+    CHECK_INT(close_and_run(l, &loop), 1);
+    db = raw_open(path);
+    CHECK_INT(ledger_log_sent(db, 0, "r-four", NULL, &s), SQLITE_OK);
+    CHECK(s.url != NULL && s.headers != NULL && s.body == NULL);
+    CHECK(strstr(ledger_sent_missing(&s), "store_text") != NULL);
+    ledger_sent_free(&s);
+    sqlite3_close(db);
+    uv_loop_close(&loop);
+    rm_rf(dir);
+    free(path);
+    free(dir);
+}
+
 int main(int argc, char **argv) {
     self = argv[0];
     /* Month boundaries in a zone with summer time, without needing tzdata. */
@@ -1218,5 +1321,6 @@ int main(int argc, char **argv) {
     RUN(test_exec);
     RUN(test_invalid_arguments);
     RUN(test_concurrent_writers);
+    RUN(test_sent_is_kept_and_read_back);
     return check_report("ledger");
 }
