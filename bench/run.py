@@ -529,19 +529,40 @@ def med(rows, key, sub=None):
     return median([v for v in vals if v is not None])
 
 
-def usage_report_bench():
-    """The usage report's micro-benchmarks (bench/bench_chart.c, bench/bench_usage.c): their
-    lines, or None when they were not built."""
-    lines = []
-    for name in ("bench_chart", "bench_usage"):
+# The hot paths' micro-benchmarks (bench/bench_*.c): what each measures, in results.md.
+HOT_PATHS = [
+    ("bench_anchor", "Anchoring: a critique's quotes found in the document as sent (exact, "
+     "normalized, fuzzy tiers), and the index built once per request"),
+    ("bench_notes", "The margin-notes parser over a streamed answer, fed whole and in small "
+     "pieces"),
+    ("bench_secrets", "Secret scanning: every outgoing text is scanned and masked before the "
+     "body is built; a 10 MB document of configs and prose"),
+    ("bench_arena", "The arena's leaderboard: Bradley–Terry strengths with bootstrap "
+     "intervals"),
+    ("bench_chart", "The usage charts alone (chart.c, 12 months × 8 series)"),
+    ("bench_usage", "A year of use read from an in-memory ledger (3,600 requests of ami, "
+     "2,400 imported conversations of 20 messages, 365 days of OpenRouter activity), then "
+     "drawn; read on the thread pool: Neovim never waits for it"),
+    ("bench_import", "Reading a chat export (`ami usage import chatgpt`) with bounded memory"),
+]
+
+
+def hot_path_bench():
+    """Every bench/bench_*.c that was built: [(name, what, lines)]; a missing or failing one
+    is listed with the reason."""
+    out = []
+    for name, what in HOT_PATHS:
         exe = os.path.join(ROOT, "build", "bench", name)
         if not os.access(exe, os.X_OK):
-            return None
-        p = subprocess.run([exe], capture_output=True, text=True, timeout=300)
+            out.append((name, what, ["(not built)"]))
+            continue
+        log("micro-benchmark %s" % name)
+        p = subprocess.run([exe], capture_output=True, text=True, timeout=600)
+        lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
         if p.returncode != 0:
-            return None
-        lines += [ln for ln in p.stdout.splitlines() if ln.strip()]
-    return lines
+            lines.append("(failed with status %d: %s)" % (p.returncode, p.stderr.strip()[-200:]))
+        out.append((name, what, lines))
+    return out
 
 
 def worst(rows, key):
@@ -683,16 +704,16 @@ def report(m, args, stream, floor, host, scale, start, usage=None):
         targets.append(("host RSS idle ≤ 10 MiB", "%.1f MiB" % (start["host_idle_kib"] / 1024),
                         start["host_idle_kib"] <= 10 * 1024))
     if usage:
-        w("## The usage report\n")
-        w("`ami usage`, `:AmiUsage` and `ami usage --html` over twelve months: the charts "
-          "alone (chart.c, 12 months × 8 series), and a year of use read from an in-memory "
-          "ledger (3,600 requests of ami, 2,400 imported conversations of 20 messages, 365 "
-          "days of OpenRouter activity) then drawn. The ledger is read on the thread pool: "
-          "Neovim never waits for it.\n")
-        w("```")
-        for ln in usage:
-            w(ln)
-        w("```\n")
+        w("## Hot paths\n")
+        w("The C functions on the paths that must stay fast, each on its own (bench/bench_*.c, "
+          "medians of their own repetitions; built with the project's -O2).\n")
+        for name, what, lines in usage:
+            w("### %s\n" % name)
+            w(what + ".\n")
+            w("```")
+            for ln in lines:
+                w(ln)
+            w("```\n")
     if targets:
         w("## Targets\n")
         w("| target | measured | met |")
@@ -712,7 +733,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="stream,floor,scale,host,startup,usage")
+    ap.add_argument("--only", default="stream,floor,scale,host,startup,usage")  # usage: the hot paths
     ap.add_argument("--answers", default="burst,essay,slow",
                     help="which answers the stream section measures")
     ap.add_argument("--displays", default="tui,headless")
@@ -818,7 +839,7 @@ def main():
             json.dump({"machine": m, "stream": {"/".join(k): v for k, v in stream.items()},
                        "floor": {"/".join(k): v for k, v in floor.items()}, "host": host, "scale": scale, "startup": start}, f,
                       indent=1)
-    usage = usage_report_bench() if "usage" in only else None
+    usage = hot_path_bench() if "usage" in only else None
     text = report(m, args, stream, (floor, floor_period), host, scale, start, usage)
     print(text)
     if out:

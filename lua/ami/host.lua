@@ -82,40 +82,81 @@ local held = {} -- events waiting for depth 0, in order: held[held_next .. held_
 local held_next, held_last = 1, 0
 local flush_scheduled = false
 
-local function flush_held()
+-- At most TICK_BYTES of answer text are put into buffers per turn of Neovim's loop; a bigger
+-- delta (a flood: the host's frames grow to 100 ms, ~8 KiB and more) is cut at a UTF-8
+-- boundary, and the rest, with every event after it, waits PIECE_MS: keys, redraws and other
+-- RPC clients get their turn in between, so no single turn blocks the editor for long.  A real
+-- model's frame (a few hundred bytes) is never cut.
+local TICK_BYTES = 4096
+local PIECE_MS = 8
+
+-- The first n bytes of s, or fewer so as not to cut a UTF-8 sequence (never 0 bytes).
+local function utf8_head(s, n)
+  local cut = n
+  while cut > 1 do
+    local b = s:byte(cut + 1)
+    if not b or b < 0x80 or b >= 0xC0 then
+      break
+    end
+    cut = cut - 1
+  end
+  return cut
+end
+
+local flush_held
+
+local function schedule_flush(later)
+  if not flush_scheduled then
+    flush_scheduled = true
+    if later then
+      vim.defer_fn(flush_held, PIECE_MS)
+    else
+      vim.schedule(flush_held)
+    end
+  end
+end
+
+-- Emits the held events in order, within the turn's text budget.
+flush_held = function()
   flush_scheduled = false
+  local spent = 0
   while held_next <= held_last do
     if depth > 0 then
       return -- a handler is calling the host: the rest waits for it (see M.request)
     end
     local ev = held[held_next]
+    if ev.type == 'delta' and ev.text and spent + #ev.text > TICK_BYTES then
+      if spent > 0 then
+        return schedule_flush(true)
+      end
+      local cut = utf8_head(ev.text, TICK_BYTES)
+      if cut < #ev.text then
+        held[held_next] = { type = 'delta', id = ev.id, text = ev.text:sub(cut + 1) }
+        emit({ type = 'delta', id = ev.id, text = ev.text:sub(1, cut) })
+        return schedule_flush(true)
+      end
+    end
     held[held_next] = nil
     held_next = held_next + 1
+    if ev.type == 'delta' and ev.text then
+      spent = spent + #ev.text
+    end
     emit(ev)
   end
   held, held_next, held_last = {}, 1, 0
 end
 
-local function schedule_flush()
-  if not flush_scheduled then
-    flush_scheduled = true
-    vim.schedule(flush_held)
-  end
-end
-
 --- Called by the host (nvim_exec_lua) with a list of events.
 function M._dispatch(events)
-  if depth > 0 or held_next <= held_last then
-    for i = 1, #events do
-      held_last = held_last + 1
-      held[held_last] = events[i]
-    end
-    schedule_flush()
-    return
-  end
+  local queued = held_next <= held_last
   for i = 1, #events do
-    emit(events[i])
+    held_last = held_last + 1
+    held[held_last] = events[i]
   end
+  if depth > 0 or queued then
+    return schedule_flush()
+  end
+  flush_held()
 end
 
 local function on_exit(gen, code, signal)

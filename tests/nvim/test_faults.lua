@@ -160,6 +160,38 @@ T[#T + 1] = { 'events_arriving_during_a_call_into_the_engine_wait_for_it', funct
   h.ok(not vim.fn.execute("messages"):find("unknown request id", 1, true), "no unknown response")
 end }
 
+T[#T + 1] = { 'a_flood_is_put_in_by_pieces_and_nothing_is_lost_or_cut', function()
+  -- One event of 30,000 bytes of two-byte characters: handled by pieces of at most 4 KiB, one
+  -- per turn of the loop, never inside a character, in order, the end after the last piece.
+  local host = require('ami.host')
+  local pieces, order, active = {}, {}, true
+  host.on('delta', function(ev)
+    if active and ev.id == 4242 then
+      pieces[#pieces + 1] = ev.text
+      order[#order + 1] = 'delta'
+    end
+  end)
+  host.on('done', function(ev)
+    if active and ev.id == 4242 then
+      order[#order + 1] = 'done'
+    end
+  end)
+  local text = ('é'):rep(15000)
+  host._dispatch({ { type = 'delta', id = 4242, text = text }, { type = 'done', id = 4242 } })
+  h.eq(1, #pieces, 'one piece at once')
+  h.ok(#pieces[1] <= 4096 and #pieces[1] >= 4094, 'a piece is at most 4 KiB: ' .. #pieces[1])
+  h.wait(function()
+    return order[#order] == 'done'
+  end, 5000, 'the end')
+  active = false
+  h.eq(table.concat(pieces), text, 'every byte, in order')
+  for _, p in ipairs(pieces) do
+    h.ok(#p <= 4096 and p:sub(1, 2) == 'é', 'whole characters only')
+  end
+  h.eq(#pieces + 1, #order)
+  h.ok(#pieces >= 8, 'by pieces: ' .. #pieces)
+end }
+
 T[#T + 1] = { 'an_empty_buffer_is_refused_without_a_request', function()
   h.use_fake('fake/hello')
   h.document({ '' })
