@@ -547,7 +547,7 @@ HOT_PATHS = [
 ]
 
 
-def hot_path_bench():
+def hot_path_bench(nvims):
     """Every bench/bench_*.c that was built: [(name, what, lines)]; a missing or failing one
     is listed with the reason."""
     out = []
@@ -562,6 +562,28 @@ def hot_path_bench():
         if p.returncode != 0:
             lines.append("(failed with status %d: %s)" % (p.returncode, p.stderr.strip()[-200:]))
         out.append((name, what, lines))
+    # Edit tracking, in Lua: margin notes moved through the writer's typing.
+    lines = []
+    for label, exe in nvims:
+        home = tempfile.mkdtemp(prefix="ami-bench-typing-")
+        p = subprocess.run([exe, "--headless", "-n", "-u", "NONE", "-i", "NONE", "--cmd",
+                            "set rtp^=" + ROOT, "-c", "luafile " + os.path.join(HERE,
+                            "notes_typing.lua"), "-c", "qall!"], capture_output=True,
+                           text=True, timeout=600, cwd=ROOT,
+                           env=dict(os.environ, ROUNDS="9", HOME=home))
+        shutil.rmtree(home, ignore_errors=True)
+        try:
+            r = json.loads([ln for ln in (p.stdout + p.stderr).splitlines()
+                            if ln.startswith("{")][-1])
+            lines.append("Neovim %s: %d characters typed in a %d-byte document, median of %d: "
+                         "%.2f µs per character with 100 notes on it, %.2f µs without "
+                         "(ratio %.2f)" % (label, r["chars"], r["document_bytes"], r["rounds"],
+                                           r["with_notes_us"], r["without_us"], r["ratio"]))
+        except (IndexError, ValueError, KeyError):
+            lines.append("Neovim %s: (failed: %s)" % (label, (p.stderr or p.stdout)[-200:]))
+    out.append(("notes_typing", "Edit tracking: what margin notes cost the writer per typed "
+                "character (bench/notes_typing.lua, in insert mode through feedkeys), on each "
+                "Neovim", lines))
     return out
 
 
@@ -839,7 +861,7 @@ def main():
             json.dump({"machine": m, "stream": {"/".join(k): v for k, v in stream.items()},
                        "floor": {"/".join(k): v for k, v in floor.items()}, "host": host, "scale": scale, "startup": start}, f,
                       indent=1)
-    usage = hot_path_bench() if "usage" in only else None
+    usage = hot_path_bench(nvims) if "usage" in only else None
     text = report(m, args, stream, (floor, floor_period), host, scale, start, usage)
     print(text)
     if out:
