@@ -292,7 +292,9 @@ fuzz_suite() {
   rm -rf "$work"
 }
 
+times=() # "suite seconds", in the order run
 for s in "${suites[@]}"; do
+  t0=$SECONDS
   case "$s" in
   unit) unit_suite "$BUILD" ;;
   cli) run cli python3 tests/cli/run.py ;;
@@ -310,6 +312,7 @@ for s in "${suites[@]}"; do
     exit 2
     ;;
   esac
+  times+=("$s $((SECONDS - t0)) s")
 done
 
 if [ ${#ver_order[@]} -gt 0 ]; then
@@ -317,6 +320,9 @@ if [ ${#ver_order[@]} -gt 0 ]; then
   for k in "${ver_order[@]}"; do
     echo "  $k: ${ver_pass[$k]} passed, ${ver_fail[$k]} failed"
   done
+fi
+if [ ${#times[@]} -gt 1 ]; then
+  echo "Time per suite: $(printf '%s, ' "${times[@]}" | sed 's/, $//')"
 fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
