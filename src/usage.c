@@ -312,6 +312,14 @@ static void fmt_money(chart_locale l, double usd, cost_source src, char *out, si
     buf_free(&b);
 }
 
+/* Carbon, as cost_format writes it; French with a decimal comma ("~0,9 gCO₂e"). */
+static void fmt_carbon(chart_locale l, double grams, char *out, size_t n) {
+    cost_format_carbon(grams, out, n);
+    for (char *p = out; l == CHART_FR && *p; p++)
+        if (*p == '.' && p > out && p[-1] >= '0' && p[-1] <= '9' && p[1] >= '0' && p[1] <= '9')
+            *p = ',';
+}
+
 /* The money cells: the total ("~" when part of it is an estimate, "+?" when some requests'
  * cost is unknown, so a lower bound never passes for the whole; "unknown" when nothing is
  * known), the estimated part, and the number of requests of unknown cost ("-" for none). */
@@ -352,7 +360,7 @@ static int month_row(chart_locale l, table *t, const ledger_totals *m) {
     fmt_int(l, m->completion_tokens, row[4], CELL);
     money_cells(l, m->cost_usd, m->estimated_cost_usd, m->requests, m->unknown_cost_requests,
                 row[5], row[6], row[7]);
-    cost_format_carbon(m->co2e_g, row[8], CELL);
+    fmt_carbon(l, m->co2e_g, row[8], CELL);
     return 0;
 }
 
@@ -448,7 +456,7 @@ static int print_text(const usage_env *u, const char *month, const report *r, in
             fmt_int(l, m->completion_tokens, row[3], CELL);
             money_cells(l, m->cost_usd, m->estimated_cost_usd, m->requests,
                         m->unknown_cost_requests, row[4], row[5], row[6]);
-            cost_format_carbon(m->co2e_g, row[7], CELL);
+            fmt_carbon(l, m->co2e_g, row[7], CELL);
         }
         table_print(&models);
     }

@@ -28,13 +28,41 @@ local function define_highlights()
   end
 end
 
+-- Numbers as usage.locale writes them ('fr': 1 234 567 with narrow no-break spaces, decimal
+-- commas, 0,50 $), the same as the engine's charts above the tables.
+local NNBSP, NBSP = '\226\128\175', '\194\160'
+local fmt = {}
+
+local function french()
+  return require('ami.config').get().usage.locale == 'fr'
+end
+
+function fmt.int(n)
+  local s = cost.format_int(n)
+  return french() and (s:gsub(',', NNBSP)) or s
+end
+
+function fmt.usd(v, source)
+  local s = cost.format_usd(v, source)
+  local tilde, num = s:match('^(~?)%$([%d%.,]+)$')
+  if not french() or not num then
+    return s
+  end
+  return tilde .. num:gsub(',', NNBSP):gsub('%.', ',') .. NBSP .. '$'
+end
+
+-- Tokens (1.3k tok) and carbon (~0.9 gCO₂e): a decimal comma.
+function fmt.decimal(s)
+  return french() and (s:gsub('(%d)%.(%d)', '%1,%2')) or s
+end
+
 local function money(t)
-  local s = cost.format_usd(t.cost_usd, 'reported')
+  local s = fmt.usd(t.cost_usd, 'reported')
   if (t.unknown_cost_requests or 0) > 0 then
     s = s .. '+?'
   end
   if (t.estimated_cost_usd or 0) > 0 then
-    s = s .. (' (%s estimated)'):format(cost.format_usd(t.estimated_cost_usd, 'estimated'))
+    s = s .. (' (%s estimated)'):format(fmt.usd(t.estimated_cost_usd, 'estimated'))
   end
   return s
 end
@@ -57,22 +85,22 @@ function M.render(ev)
   if m then
     table.insert(lines, ('This month: %d request%s · %d thread%s · %s in · %s out · %s%s'):format(
       m.requests, m.requests == 1 and '' or 's', m.threads, m.threads == 1 and '' or 's',
-      cost.format_tokens(m.prompt_tokens), cost.format_tokens(m.completion_tokens), money(m),
-      m.co2e_g > 0 and (' · ' .. cost.format_co2(m.co2e_g)) or ''))
+      fmt.decimal(cost.format_tokens(m.prompt_tokens)), fmt.decimal(cost.format_tokens(m.completion_tokens)),
+      money(m), m.co2e_g > 0 and (' · ' .. fmt.decimal(cost.format_co2(m.co2e_g))) or ''))
     if (m.refused or 0) > 0 then
       table.insert(lines, ('Refused by the budget: %d'):format(m.refused))
     end
     local cap = require('ami.config').get().budget.monthly_usd
     if type(cap) == 'number' then
-      table.insert(lines, ('Budget: %s of %s this month (%d%%)'):format(cost.format_usd(m.cost_usd, 'reported'),
-        cost.format_usd(cap, 'reported'), cap > 0 and math.floor(100 * m.cost_usd / cap + 0.5) or 100))
+      table.insert(lines, ('Budget: %s of %s this month (%d%%)'):format(fmt.usd(m.cost_usd, 'reported'),
+        fmt.usd(cap, 'reported'), cap > 0 and math.floor(100 * m.cost_usd / cap + 0.5) or 100))
     end
   end
   local key = ev.key
   if key then
     local parts = {}
     local function f(v)
-      return v and v == v and cost.format_usd(v, 'reported') or nil
+      return v and v == v and fmt.usd(v, 'reported') or nil
     end
     if f(key.limit_remaining) and f(key.limit) then
       table.insert(parts, ('%s left of a %s limit'):format(f(key.limit_remaining), f(key.limit)))
@@ -95,8 +123,8 @@ function M.render(ev)
     table.insert(lines, row({ 'model', 'requests', 'tokens in', 'tokens out', 'cost', 'CO₂e (est.)' }))
     table.insert(lines, row({ '---', '---:', '---:', '---:', '---:', '---:' }))
     for _, b in ipairs(m.by_model) do
-      table.insert(lines, row({ b.model, tostring(b.requests), cost.format_int(b.prompt_tokens),
-        cost.format_int(b.completion_tokens), money(b), cost.format_co2(b.co2e_g) }))
+      table.insert(lines, row({ b.model, tostring(b.requests), fmt.int(b.prompt_tokens),
+        fmt.int(b.completion_tokens), money(b), fmt.decimal(cost.format_co2(b.co2e_g)) }))
     end
   end
   if #ev.months > 0 then
@@ -106,8 +134,8 @@ function M.render(ev)
     table.insert(lines, row({ 'month', 'requests', 'threads', 'tokens in', 'tokens out', 'cost', 'CO₂e (est.)' }))
     table.insert(lines, row({ '---', '---:', '---:', '---:', '---:', '---:', '---:' }))
     for _, t in ipairs(ev.months) do
-      table.insert(lines, row({ t.month, tostring(t.requests), tostring(t.threads), cost.format_int(t.prompt_tokens),
-        cost.format_int(t.completion_tokens), money(t), cost.format_co2(t.co2e_g) }))
+      table.insert(lines, row({ t.month, tostring(t.requests), tostring(t.threads), fmt.int(t.prompt_tokens),
+        fmt.int(t.completion_tokens), money(t), fmt.decimal(cost.format_co2(t.co2e_g)) }))
     end
   end
   table.insert(lines, '')

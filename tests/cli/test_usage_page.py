@@ -10,6 +10,7 @@ import html.parser
 import io
 import json
 import os
+import re
 import shutil
 import sqlite3
 import struct
@@ -352,6 +353,11 @@ def test_usage_html_in_french_and_without_a_ledger(env):
     assert r.code == 0, r
     page, text = parse_page(out)
     assert "Dépenses par mois" in text and "\u202f%" in text  # the gauge: "12 % de 10,00 $"
+    # The text tables too: carbon with a decimal comma, like every other number.
+    r = env.run(["usage"], env={"TZ": "UTC0"})
+    assert r.code == 0, r
+    assert re.search(r"~\d+,\d gCO₂e", r.stdout), r.stdout
+    assert not re.search(r"\d\.\d+ k?gCO₂e", r.stdout), r.stdout
     # Bad arguments.
     for args in (["--html"], ["--html", ""], ["--json", "--csv"], ["--html", out, "--json"]):
         r = env.run(["usage", *args])

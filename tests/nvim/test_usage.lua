@@ -155,6 +155,11 @@ T[#T + 1] = { 'ami_usage_in_french_numbers', function()
   -- The gauge: $0.50 of $2.00, 25 %.
   h.contains(text, 'Budget de ce mois (' .. this .. ', ami)')
   h.contains(text, '] 25\226\128\175% de 2,00\194\160$')
+  -- The tables below the charts write their numbers the same way.
+  local tables = text:sub((text:find('## By model', 1, true)))
+  h.contains(tables, '0,50\194\160$')
+  h.ok(not tables:find('%$%d'), 'no English money in the tables: ' .. tables)
+  h.ok(not tables:find('%d%.%d'), 'no decimal point in the tables: ' .. tables)
 end }
 
 T[#T + 1] = { 'ami_usage_says_why_without_a_ledger', function()
