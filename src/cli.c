@@ -696,6 +696,30 @@ int cli_parse_lines(const char *s, long *a, long *b) {
     return 0;
 }
 
+int cli_critique_turn(const cli_opts *o, const char *file, buf *doc, prompt_turn *t) {
+    char err[512];
+    if (cli_read_all(file, doc, err, sizeof err) != 0) {
+        fprintf(stderr, "ami: %s\n", err);
+        return CLI_EUSAGE;
+    }
+    memset(t, 0, sizeof *t);
+    t->kind = PROMPT_CRITIQUE;
+    t->document = doc->data;
+    t->document_len = doc->len;
+    t->path = strcmp(file, "-") == 0 ? "standard input" : file;
+    t->question = o->question.len ? o->question.data : NULL;
+    t->line_start = 1;
+    t->line_end = prompt_count_lines(doc->data ? doc->data : "", doc->len);
+    if (o->lines && cli_parse_lines(o->lines, &t->line_start, &t->line_end) != 0) {
+        fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
+        buf_free(doc);
+        return CLI_EUSAGE;
+    }
+    if (t->line_end < 1)
+        t->line_end = 1;
+    return 0;
+}
+
 int cli_critique(int argc, char **argv) {
     cli_opts o;
     memset(&o, 0, sizeof o);
@@ -735,31 +759,10 @@ int cli_critique(int argc, char **argv) {
         return o.help && !rc ? CLI_OK : CLI_EUSAGE;
     }
     buf doc = {0};
-    char err[512];
-    if (cli_read_all(file, &doc, err, sizeof err) != 0) {
-        fprintf(stderr, "ami: %s\n", err);
+    prompt_turn t;
+    if (cli_critique_turn(&o, file, &doc, &t) != 0) {
         buf_free(&o.question);
         return CLI_EUSAGE;
-    }
-    prompt_turn t;
-    memset(&t, 0, sizeof t);
-    t.kind = PROMPT_CRITIQUE;
-    t.document = doc.data;
-    t.document_len = doc.len;
-    t.path = strcmp(file, "-") == 0 ? "standard input" : file;
-    t.question = o.question.len ? o.question.data : NULL;
-    if (o.lines) {
-        if (cli_parse_lines(o.lines, &t.line_start, &t.line_end) != 0) {
-            fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
-            buf_free(&doc);
-            buf_free(&o.question);
-            return CLI_EUSAGE;
-        }
-    } else {
-        t.line_start = 1;
-        t.line_end = prompt_count_lines(doc.data ? doc.data : "", doc.len);
-        if (t.line_end < 1)
-            t.line_end = 1;
     }
     char *abs = NULL;
     if (strcmp(file, "-") != 0)

@@ -320,28 +320,11 @@ int cli_compare(int argc, char **argv) {
     }
     buf doc = {0};
     char err[512];
-    if (cli_read_all(file, &doc, err, sizeof err) != 0) {
-        fprintf(stderr, "ami: %s\n", err);
-        buf_free(&o.question);
-        return CLI_EUSAGE;
-    }
     prompt_turn t;
-    memset(&t, 0, sizeof t);
-    t.kind = PROMPT_CRITIQUE;
-    t.document = doc.data;
-    t.document_len = doc.len;
-    t.path = strcmp(file, "-") == 0 ? "standard input" : file;
-    t.question = o.question.len ? o.question.data : NULL;
-    t.line_start = 1;
-    t.line_end = prompt_count_lines(doc.data ? doc.data : "", doc.len);
-    if (o.lines && cli_parse_lines(o.lines, &t.line_start, &t.line_end) != 0) {
-        fprintf(stderr, "ami: --lines must be A-B with 1 <= A <= B (e.g. --lines 12-15)\n");
-        buf_free(&doc);
+    if (cli_critique_turn(&o, file, &doc, &t) != 0) {
         buf_free(&o.question);
         return CLI_EUSAGE;
     }
-    if (t.line_end < 1)
-        t.line_end = 1;
     ami_config cfg;
     if ((rc = cli_load_config(&o, &cfg)) != 0) {
         buf_free(&doc);

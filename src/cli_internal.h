@@ -4,6 +4,7 @@
 
 #include "ami/buf.h"
 #include "ami/config.h"
+#include "ami/prompt.h"
 
 #include <cJSON.h>
 
@@ -38,6 +39,11 @@ int cli_read_all(const char *path, buf *out, char *err, size_t errlen);
 
 /// Parses "A-B" (or "A") into 1 <= a <= b.  0, or -1.
 int cli_parse_lines(const char *s, long *a, long *b);
+
+/// Reads FILE ("-": standard input) into doc and fills t for a critique of o's --lines (all
+/// of it by default) with o's question; t points into doc and o.  0, or CLI_EUSAGE after
+/// saying why (doc is then empty).
+int cli_critique_turn(const cli_opts *o, const char *file, buf *doc, prompt_turn *t);
 
 /// The exit status for how a request ended (CLI_OK, CLI_EPROVIDER, …; see cli.h).
 int cli_exit_for(int state, const char *error_kind);

@@ -614,16 +614,12 @@ static int do_totals(ledger *l, op *o) {
     if (rc == SQLITE_OK)
         rc = bind_where(o, st);
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (o->n_models == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            ledger_model_totals *m = realloc(o->models, ncap * sizeof *m);
-            if (!m) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            o->models = m;
-            cap = ncap;
+        ledger_model_totals *grown = ledger_grow(o->models, &cap, o->n_models, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        o->models = grown;
         ledger_totals t = {0};
         read_totals(st, 1, &t);
         ledger_model_totals *m = &o->models[o->n_models];

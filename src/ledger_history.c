@@ -83,16 +83,12 @@ static int read_thread(sqlite3 *db, int store_text, void *ud) {
              sqlite3_bind_int(st, 2, LEDGER_THREAD_MAX);
     size_t cap = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (j->n_turns == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            ledger_turn *m = realloc(j->turns, ncap * sizeof *m);
-            if (!m) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            j->turns = m;
-            cap = ncap;
+        ledger_turn *grown = ledger_grow(j->turns, &cap, j->n_turns, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        j->turns = grown;
         ledger_turn *t = &j->turns[j->n_turns++];
         memset(t, 0, sizeof *t);
         t->id = sqlite3_column_int64(st, 0);
@@ -131,16 +127,12 @@ static int read_models(sqlite3 *db, int store_text, void *ud) {
                                 -1, &st, NULL);
     size_t cap = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (j->n_models == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            ledger_model_use *m = realloc(j->models, ncap * sizeof *m);
-            if (!m) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            j->models = m;
-            cap = ncap;
+        ledger_model_use *grown = ledger_grow(j->models, &cap, j->n_models, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        j->models = grown;
         ledger_model_use *m = &j->models[j->n_models++];
         m->model = ledger_col_dup(st, 0);
         m->requests = sqlite3_column_int64(st, 1);

@@ -78,16 +78,12 @@ int ledger_log_list(sqlite3 *db, const ledger_log_query *q, ledger_log_entry **o
     ledger_log_entry *v = NULL;
     size_t len = 0, cap = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            ledger_log_entry *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        ledger_log_entry *grown = ledger_grow(v, &cap, len, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        v = grown;
         rc = read_entry(st, &v[len]);
         if (rc == SQLITE_OK)
             len++;

@@ -266,16 +266,12 @@ static int do_read(sqlite3 *db, job *j) {
              sqlite3_bind_int(st, 3, LEDGER_NOTES_MAX);
     size_t cap = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (j->n_notes == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            ledger_note *m = realloc(j->notes, ncap * sizeof *m);
-            if (!m) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            j->notes = m;
-            cap = ncap;
+        ledger_note *grown = ledger_grow(j->notes, &cap, j->n_notes, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        j->notes = grown;
         ledger_note *n = &j->notes[j->n_notes++];
         memset(n, 0, sizeof *n);
         n->uid = ledger_col_dup(st, 0);

@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+void *ledger_grow(void *items, size_t *cap, size_t n, size_t size) {
+    if (n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *m = realloc(items, ncap * size);
+    if (m)
+        *cap = ncap;
+    return m;
+}
+
 char *ledger_col_dup(sqlite3_stmt *st, int c) {
     const unsigned char *t = sqlite3_column_text(st, c);
     return t ? strdup((const char *)t) : NULL;

@@ -148,16 +148,12 @@ static int do_read(sqlite3 *db, job *j) {
              sqlite3_bind_int(st, 4, LEDGER_VOTES_MAX);
     size_t cap = 0;
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (j->n_rows == cap) {
-            size_t ncap = cap ? cap * 2 : 32;
-            ledger_vote *m = realloc(j->rows, ncap * sizeof *m);
-            if (!m) {
-                rc = SQLITE_NOMEM;
-                break;
-            }
-            j->rows = m;
-            cap = ncap;
+        ledger_vote *grown = ledger_grow(j->rows, &cap, j->n_rows, sizeof *grown);
+        if (!grown) {
+            rc = SQLITE_NOMEM;
+            break;
         }
+        j->rows = grown;
         ledger_vote *v = &j->rows[j->n_rows++];
         memset(v, 0, sizeof *v);
         v->pair = ledger_col_dup(st, 0);

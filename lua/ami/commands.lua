@@ -481,27 +481,10 @@ function M.show_sent(res)
   else
     table.insert(lines, ('*No body: %s.*'):format(res.missing or 'not kept'))
   end
-  local sb = vim.fn.bufnr('ami://sent')
-  if sb < 0 or not api.nvim_buf_is_valid(sb) then
-    sb = api.nvim_create_buf(false, true)
-    api.nvim_buf_set_name(sb, 'ami://sent')
-    local compat = require('ami.compat')
-    compat.set_buf(sb, 'buftype', 'nofile')
-    compat.set_buf(sb, 'bufhidden', 'wipe')
-    compat.set_buf(sb, 'filetype', 'markdown')
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = sb, nowait = true, desc = 'close' })
-  end
-  local compat = require('ami.compat')
-  compat.set_buf(sb, 'modifiable', true)
-  api.nvim_buf_set_lines(sb, 0, -1, false, lines)
-  compat.set_buf(sb, 'modifiable', false)
-  local win = vim.fn.bufwinid(sb)
-  if win < 0 then
-    vim.cmd('botright split')
-    api.nvim_win_set_buf(0, sb)
-  else
-    api.nvim_set_current_win(win)
-  end
+  local view = require('ami.view')
+  local sb = view.buffer('ami://sent', 'markdown')
+  view.set_lines(sb, lines)
+  view.show(sb)
   return sb
 end
 

@@ -391,26 +391,11 @@ function M.arena()
   if not res then
     return notify(tostring(err):gsub('^ami: ', ''), vim.log.levels.ERROR)
   end
-  local buf = vim.fn.bufnr('ami://arena')
-  if buf < 0 or not api.nvim_buf_is_valid(buf) then
-    buf = api.nvim_create_buf(false, true)
-    api.nvim_buf_set_name(buf, 'ami://arena')
-    local compat = require('ami.compat')
-    compat.set_buf(buf, 'buftype', 'nofile')
-    compat.set_buf(buf, 'bufhidden', 'wipe')
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close the leaderboard' })
-  end
-  require('ami.compat').set_buf(buf, 'modifiable', true)
-  api.nvim_buf_set_lines(buf, 0, -1, false, { 'ami arena: reading your votes…' })
-  require('ami.compat').set_buf(buf, 'modifiable', false)
+  local view = require('ami.view')
+  local buf = view.buffer('ami://arena', nil, 'close the leaderboard')
+  view.set_lines(buf, { 'ami arena: reading your votes…' })
   pending_reports[res.token] = buf
-  local win = vim.fn.bufwinid(buf)
-  if win < 0 then
-    vim.cmd('botright split')
-    api.nvim_win_set_buf(0, buf)
-  else
-    api.nvim_set_current_win(win)
-  end
+  view.show(buf)
   return buf
 end
 

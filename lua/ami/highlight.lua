@@ -46,41 +46,35 @@ local function in_code(code, s, e)
   return false
 end
 
+-- The matches of pat in line, left to right, without overlap: [s, e] 1-based, or nil.
+local function matches(line, pat)
+  local i = 1
+  return function()
+    local s, e = line:find(pat, i)
+    if s then
+      i = e + 1
+    end
+    return s, e
+  end
+end
+
 -- `code`, **bold** and *italic* spans of a line outside code blocks; nothing inside `code`
 -- is bold or italic.
 local function inline(out, line)
   local code = {}
-  local i = 1
-  while true do
-    local s, e = line:find('`[^`]+`', i)
-    if not s then
-      break
-    end
+  for s, e in matches(line, '`[^`]+`') do
     add(out, 'AmiCode', s - 1, e)
     code[#code + 1], code[#code + 2] = s - 1, e
-    i = e + 1
   end
-  i = 1
-  while true do
-    local s, e = line:find('%*%*[^%s*][^*]-%*%*', i)
-    if not s then
-      break
-    end
+  for s, e in matches(line, '%*%*[^%s*][^*]-%*%*') do
     if not in_code(code, s - 1, e) then
       add(out, 'AmiBold', s - 1, e)
     end
-    i = e + 1
   end
-  i = 1
-  while true do
-    local s, e = line:find('%f[*]%*[^%s*][^*]-%*', i)
-    if not s then
-      break
-    end
+  for s, e in matches(line, '%f[*]%*[^%s*][^*]-%*') do
     if line:sub(e + 1, e + 1) ~= '*' and not in_code(code, s - 1, e) then
       add(out, 'AmiItalic', s - 1, e)
     end
-    i = e + 1
   end
 end
 

@@ -243,31 +243,17 @@ function M.open()
     vim.notify(err, vim.log.levels.ERROR)
     return
   end
-  local buf = vim.fn.bufnr('ami://usage')
-  if buf < 0 or not api.nvim_buf_is_valid(buf) then
-    buf = api.nvim_create_buf(false, true)
-    api.nvim_buf_set_name(buf, 'ami://usage')
-    vim.bo[buf].buftype = 'nofile'
-    vim.bo[buf].bufhidden = 'wipe'
-    vim.bo[buf].filetype = 'markdown'
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close the report' })
+  local view = require('ami.view')
+  local buf, created = view.buffer('ami://usage', 'markdown', 'close the report')
+  if created then
     api.nvim_create_autocmd('BufWipeout', { buffer = buf, once = true, callback = function()
       shown[buf] = nil
     end })
   end
   shown[buf] = {}
-  vim.bo[buf].modifiable = true
-  api.nvim_buf_set_lines(buf, 0, -1, false, { '# ami usage', '', 'Reading the ledger…' })
-  vim.bo[buf].modifiable = false
+  view.set_lines(buf, { '# ami usage', '', 'Reading the ledger…' })
   pending[res.token] = { buf = buf, kind = 'report' }
-  local win = vim.fn.bufwinid(buf)
-  if win < 0 then
-    vim.cmd('botright split')
-    api.nvim_win_set_buf(0, buf)
-    win = api.nvim_get_current_win()
-  else
-    api.nvim_set_current_win(win)
-  end
+  local win = view.show(buf)
   -- The charts fill the window's width (at most 100 columns), nothing beside them.
   for opt, v in pairs({ number = false, relativenumber = false, signcolumn = 'no', foldcolumn = '0',
     wrap = false, list = false }) do
