@@ -42,11 +42,14 @@
  *     part is scanned as a text that ends at the colon, which will be there on a second
  *     pass while the password will be a placeholder;
  *   - a known secret beats an allow pattern (a key block or a URL password holding one is
- *     masked whole), since its other occurrences are masked;
+ *     masked whole), since its other occurrences are masked; so does a key block masked
+ *     earlier (a copy cut short by invalid bytes, say): a block holding it is masked too;
  *   - placeholders are skipped, and no rule's alphabet contains "[" or "]", so no finding
  *     can start, end or grow inside one.
  */
 #include "ami/secrets.h"
+
+#include "ami/buf.h"
 
 #include <regex.h>
 #include <stdint.h>
@@ -327,6 +330,10 @@ struct secrets_session {
     size_t reported;
     regex_t allow[SECRETS_MAX_ALLOW];
     size_t nallow;
+    /* Key blocks masked while allow patterns are set, as found (owned, wiped when freed):
+     * a block holding one is masked even when a pattern spares it. */
+    buf *blocks;
+    size_t nblocks;
 };
 
 static void wipe(void *p, size_t n) {
@@ -386,6 +393,11 @@ void secrets_session_free(secrets_session *s) {
     free(s->byhead);
     for (size_t i = 0; i < s->nallow; i++)
         regfree(&s->allow[i]);
+    for (size_t i = 0; i < s->nblocks; i++) {
+        wipe(s->blocks[i].data, s->blocks[i].len);
+        buf_free(&s->blocks[i]);
+    }
+    free(s->blocks);
     wipe(s, sizeof *s);
     free(s);
 }
@@ -1279,6 +1291,37 @@ static int pem_header_name(const uchar *s, size_t len) {
 }
 
 /* -----BEGIN … PRIVATE KEY----- at p, and its body. */
+/* Whether s[0..n) holds needle[0..m). */
+static int holds(const uchar *s, size_t n, const char *needle, size_t m) {
+    for (size_t i = 0; m && i + m <= n; i++)
+        if (s[i] == (uchar)needle[0] && memcmp(s + i, needle, m) == 0)
+            return 1;
+    return 0;
+}
+
+/* Keeps the masked block t[p..end) (allow patterns are set) unless already kept; a new one
+ * runs the pass again, so a copy spared earlier in the text is masked too.  0 or -1. */
+static int pem_remember(scan *sc, size_t p, size_t end) {
+    secrets_session *s = sc->s;
+    for (size_t i = 0; i < s->nblocks; i++)
+        if (s->blocks[i].len == end - p && memcmp(s->blocks[i].data, sc->t + p, end - p) == 0)
+            return 0;
+    buf *nb = realloc(s->blocks, (s->nblocks + 1) * sizeof *nb);
+    if (!nb) {
+        sc->err = SECRETS_ENOMEM;
+        return -1;
+    }
+    s->blocks = nb;
+    memset(&nb[s->nblocks], 0, sizeof *nb);
+    if (buf_append(&nb[s->nblocks], (const char *)sc->t + p, end - p)) {
+        sc->err = SECRETS_ENOMEM;
+        return -1;
+    }
+    s->nblocks++;
+    sc->added++;
+    return 0;
+}
+
 static int rule_pem(scan *sc, size_t p, size_t *next) {
     const uchar *t = sc->t;
     size_t n = sc->n;
@@ -1371,7 +1414,11 @@ static int rule_pem(scan *sc, size_t p, size_t *next) {
     unsigned force = 0;
     for (size_t q = p; sc->s->nallow && sc->s->nrepeat && q < end && !force; q++)
         force = known_start(sc, q) ? FORCE : 0;
+    for (size_t i = 0; sc->s->nallow && i < sc->s->nblocks && !force; i++)
+        force = holds(t + p, end - p, sc->s->blocks[i].data, sc->s->blocks[i].len) ? FORCE : 0;
     int r = accept(sc, p, end, R_PEM, force);
+    if (r == 1 && sc->s->nallow && pem_remember(sc, p, end) != 0)
+        return -1;
     if (r >= 0)
         *next = end;
     return r;
