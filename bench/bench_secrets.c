@@ -1,4 +1,4 @@
-/* Micro-benchmark of the secret scanner (src/secrets.c): how long one document takes.
+/* Micro-benchmark of the secret scanner (src/secrets*.c): how long one document takes.
  *
  *   make build/bench/bench_secrets && build/bench/bench_secrets [runs]
  *

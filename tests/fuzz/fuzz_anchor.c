@@ -1,4 +1,4 @@
-/* libFuzzer target for the quote matcher (src/anchor.c).
+/* libFuzzer target for the quote matcher (src/anchor*.c).
  *
  * Input: a 7-byte header, then the text.
  *   byte 0   flags: 1 = the quote is a piece of the document, 2 = a passage is given

@@ -1,4 +1,4 @@
-/* libFuzzer target for the secret scanner and masker (src/secrets.c).
+/* libFuzzer target for the secret scanner and masker (src/secrets*.c).
  *
  * Input layout:
  *   byte 0        bit 0: add an allow pattern ("^Zq8|EXAMPLE");

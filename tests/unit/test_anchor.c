@@ -1,4 +1,4 @@
-/* Tests for the quote matcher (src/anchor.c).
+/* Tests for the quote matcher (src/anchor*.c).
  *
  * Every found range is checked against the exact bytes it should cover, so that a range one
  * byte too wide (a guillemet, a space, half a "é") fails.

@@ -1,4 +1,4 @@
-/* Tests for the secret scanner and masker (src/secrets.c).
+/* Tests for the secret scanner and masker (src/secrets*.c).
  *
  * Every fake secret here is visibly fake (FAKE, fake, EXAMPLE, fa4e) and none passes a live
  * format's checksum: the one checksum-valid GitHub token is built at run time from a fake
