@@ -3,14 +3,14 @@
  *
  *   import.c               the driver (a reader's life, feed and finish), format names and
  *                          detection, failures and warnings, the value readers every format
- *                          uses (strings, times, counts, amounts), the set of strings, the
- *                          SQL of the caller's tables
+ *                          uses (strings, times, counts, amounts), the set of strings
  *   import_conversation.c  what the three conversation formats share: the top-level array,
  *                          messages kept and merged, a conversation checked and delivered
  *   import_chatgpt.c       ChatGPT's conversations.json
  *   import_claude.c        Claude's conversations.json
  *   import_openwebui.c     Open WebUI's chat export
  *   import_openrouter.c    OpenRouter's activity (GET /api/v1/activity)
+ *   import_schema.c        the SQL of the caller's tables
  */
 #ifndef AMI_IMPORT_INTERNAL_H
 #define AMI_IMPORT_INTERNAL_H
