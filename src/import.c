@@ -623,6 +623,28 @@ int import_item_not_object(import_reader *r, jsonsax *p, const jsonsax_event *ev
     return 0;
 }
 
+/* The repeat detector: each key of r->item_ids holds the index of the item that had it
+ * first, shifted left once, and bit 0 set once a repeat of it has been reported. */
+int import_item_repeated(import_reader *r, const char *key, size_t len, size_t *first) {
+    size_t slot;
+    int found = import_strset_get(&r->item_ids, key, len, &slot);
+    if (found < 0) {
+        import_fail(r, IMPORT_ENOMEM, r->item_offset, "out of memory");
+        return -1;
+    }
+    if (!found) {
+        r->item_ids.ents[slot].val = r->item_index << 1;
+        return 0;
+    }
+    r->st.duplicates++;
+    import_strset_ent *e = &r->item_ids.ents[slot];
+    if (e->val & 1)
+        return 2;
+    e->val |= 1;
+    *first = e->val >> 1;
+    return 1;
+}
+
 /* ---- the reader ---------------------------------------------------------------------------- */
 
 static int on_json(void *ud, jsonsax *p, const jsonsax_event *ev) {

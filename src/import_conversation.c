@@ -229,24 +229,17 @@ static int conv_end(import_reader *r) {
         import_warn(r, r->item_offset, "an id longer than %d bytes: skipped", IMPORT_MAX_ID);
         return 0;
     }
-    size_t slot;
-    int found = import_strset_get(&r->item_ids, id->data, id->len, &slot);
-    if (found < 0)
-        return import_fail(r, IMPORT_ENOMEM, r->item_offset, "out of memory");
-    if (found) {
-        r->st.duplicates++;
-        import_strset_ent *e = &r->item_ids.ents[slot];
-        if (!(e->val & 1)) {
-            e->val |= 1;
-            import_warn(
-                r, r->item_offset,
-                "the id \"%.80s\" was already used by %s %zu: this copy and any later one are "
-                "skipped",
-                id->data, word, e->val >> 1);
-        }
+    size_t first;
+    int repeated = import_item_repeated(r, id->data, id->len, &first);
+    if (repeated < 0)
+        return r->status;
+    if (repeated == 1)
+        import_warn(r, r->item_offset,
+                    "the id \"%.80s\" was already used by %s %zu: this copy and any later one are "
+                    "skipped",
+                    id->data, word, first);
+    if (repeated)
         return 0;
-    }
-    r->item_ids.ents[slot].val = r->item_index << 1;
 
     /* Open WebUI: messages without an id from chat.messages duplicate history's. */
     size_t n = 0;

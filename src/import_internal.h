@@ -190,6 +190,11 @@ void import_set_usd(import_reader *r, jsonsax *p, const jsonsax_event *ev, doubl
 int import_item_begin(import_reader *r, const jsonsax_event *ev);
 /// An element of the top-level array that is not an object.
 int import_item_not_object(import_reader *r, jsonsax *p, const jsonsax_event *ev);
+/// Whether the current item's key (a conversation's id, an activity row's day and endpoint)
+/// came earlier in the file: 0 no (it is now remembered), 1 yes and for the first time (warn:
+/// *first is the index of the item that had it), 2 yes again (warned already); a repeat is
+/// counted in stats.duplicates.  -1: out of memory (r failed; return r->status).
+int import_item_repeated(import_reader *r, const char *key, size_t len, size_t *first);
 
 /* ---- conversations (in src/import_conversation.c) --------------------------------------- */
 

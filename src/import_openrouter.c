@@ -63,25 +63,18 @@ static int row_end(import_reader *r) {
     buf_printf(&r->scratch, "%s\x1f%s\x1f%s\x1f%s\x1f%s", a->date.data, str_or_empty(&a->endpoint),
                str_or_empty(&a->permaslug), str_or_empty(&a->provider),
                str_or_empty(&a->workspace));
-    size_t slot;
-    int found = import_strset_get(&r->item_ids, r->scratch.data ? r->scratch.data : "",
-                                  r->scratch.len, &slot);
-    if (found < 0)
-        return import_fail(r, IMPORT_ENOMEM, r->item_offset, "out of memory");
-    if (found) {
-        r->st.duplicates++;
-        import_strset_ent *e = &r->item_ids.ents[slot];
-        if (!(e->val & 1)) {
-            e->val |= 1;
-            import_warn(
-                r, r->item_offset,
-                "the same day and endpoint as row %zu (%s, %.60s): this copy and any later one "
-                "are skipped",
-                e->val >> 1, a->date.data, str_or_empty(&a->permaslug));
-        }
+    size_t first;
+    int repeated =
+        import_item_repeated(r, r->scratch.data ? r->scratch.data : "", r->scratch.len, &first);
+    if (repeated < 0)
+        return r->status;
+    if (repeated == 1)
+        import_warn(r, r->item_offset,
+                    "the same day and endpoint as row %zu (%s, %.60s): this copy and any later "
+                    "one are skipped",
+                    first, a->date.data, str_or_empty(&a->permaslug));
+    if (repeated)
         return 0;
-    }
-    r->item_ids.ents[slot].val = r->item_index << 1;
     import_activity out;
     out.index = r->item_index;
     out.offset = r->item_offset;
