@@ -596,6 +596,19 @@ void import_set_usd(import_reader *r, jsonsax *p, const jsonsax_event *ev, doubl
     *u = v;
 }
 
+/* A role field, as ChatGPT's author.role and Open WebUI's role give it. */
+void import_set_role(import_reader *r, jsonsax *p, const jsonsax_event *ev, int *role) {
+    if (ev->kind != JSONSAX_STRING) {
+        import_wrong_kind(r, p, ev, "role", "a string");
+        return;
+    }
+    *role = import_is(ev, "user")        ? IMPORT_ROLE_USER
+            : import_is(ev, "assistant") ? IMPORT_ROLE_ASSISTANT
+            : import_is(ev, "system")    ? IMPORT_ROLE_SYSTEM
+            : import_is(ev, "tool")      ? IMPORT_ROLE_TOOL
+                                         : IMPORT_ROLE_OTHER;
+}
+
 /* ---- items -------------------------------------------------------------------------------- */
 
 int import_item_begin(import_reader *r, const jsonsax_event *ev) {

@@ -51,15 +51,7 @@ static int chatgpt_message(import_reader *r, jsonsax *p, const jsonsax_event *ev
             if (!import_is(ev, "role"))
                 jsonsax_skip(p);
         } else if (import_streq(g, "role")) {
-            if (ev->kind != JSONSAX_STRING) {
-                import_wrong_kind(r, p, ev, "role", "a string");
-            } else {
-                cm->m.role = import_is(ev, "user")        ? IMPORT_ROLE_USER
-                             : import_is(ev, "assistant") ? IMPORT_ROLE_ASSISTANT
-                             : import_is(ev, "system")    ? IMPORT_ROLE_SYSTEM
-                             : import_is(ev, "tool")      ? IMPORT_ROLE_TOOL
-                                                          : IMPORT_ROLE_OTHER;
-            }
+            import_set_role(r, p, ev, &cm->m.role);
         }
         return 0;
     }

@@ -185,6 +185,9 @@ void import_set_count(import_reader *r, jsonsax *p, const jsonsax_event *ev, lon
 /// An amount in USD: a non-negative number, as a number or a string.
 void import_set_usd(import_reader *r, jsonsax *p, const jsonsax_event *ev, double *u,
                     const char *field);
+/// A "role" field: a string, "user", "assistant", "system" or "tool" (any other is
+/// IMPORT_ROLE_OTHER); another kind of value is warned about and leaves *role unchanged.
+void import_set_role(import_reader *r, jsonsax *p, const jsonsax_event *ev, int *role);
 
 /// An item (an element of the top-level array, or of "data") begins; ELIMIT past the limit.
 int import_item_begin(import_reader *r, const jsonsax_event *ev);

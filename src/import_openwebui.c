@@ -48,14 +48,7 @@ static int owui_message(import_reader *r, jsonsax *p, const jsonsax_event *ev) {
         } else if (import_streq(f, "id")) {
             cm->has_id = import_set_str(r, p, ev, &cm->id, IMPORT_MAX_ID, "id", NULL);
         } else if (import_streq(f, "role")) {
-            if (ev->kind == JSONSAX_STRING)
-                cm->m.role = import_is(ev, "user")        ? IMPORT_ROLE_USER
-                             : import_is(ev, "assistant") ? IMPORT_ROLE_ASSISTANT
-                             : import_is(ev, "system")    ? IMPORT_ROLE_SYSTEM
-                             : import_is(ev, "tool")      ? IMPORT_ROLE_TOOL
-                                                          : IMPORT_ROLE_OTHER;
-            else
-                import_wrong_kind(r, p, ev, "role", "a string");
+            import_set_role(r, p, ev, &cm->m.role);
         } else if (import_streq(f, "model")) {
             if (ev->kind != JSONSAX_NULL)
                 cm->has_model =
