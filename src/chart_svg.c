@@ -154,10 +154,11 @@ static void svg_label(sw *s, const char *cls, long x, long y, int end, const cha
     sw_str(s, "</text>\n");
 }
 
-/* <rect class="ami-bar ami-sK" …><title>label[, name]: value</title></rect> */
-static void svg_bar(sw *s, size_t series, long x, long y, long w, long h, const chart_ctx *c,
-                    const chart_str *label, const chart_str *name, const chart_str *value) {
-    sw_str(s, "<rect class=\"ami-bar ami-s");
+/* <rect class="<cls>K" x=… y=… width=… height=… fill="<series K's fill>, K = series + 1, the
+ * tag left open after the fill's value. */
+static void svg_rect(sw *s, const char *cls, size_t series, long x, long y, long w, long h) {
+    sw_str(s, "<rect class=\"");
+    sw_str(s, cls);
     if (!s->err && buf_printf(s->b, "%zu", series + 1))
         s->err = CHART_ENOMEM;
     sw_str(s, "\" x=\"");
@@ -170,6 +171,12 @@ static void svg_bar(sw *s, size_t series, long x, long y, long w, long h, const 
     sw_num(s, h);
     sw_str(s, "\" fill=\"");
     sw_str(s, svg_fills[series]);
+}
+
+/* <rect class="ami-bar ami-sK" …><title>label[, name]: value</title></rect> */
+static void svg_bar(sw *s, size_t series, long x, long y, long w, long h, const chart_ctx *c,
+                    const chart_str *label, const chart_str *name, const chart_str *value) {
+    svg_rect(s, "ami-bar ami-s", series, x, y, w, h);
     sw_str(s, "\"><title>");
     sw_text(s, chart_str_at(c, label), label->len);
     if (name && name->len) {
@@ -193,15 +200,7 @@ static long svg_legend(sw *s, const chart_ctx *c, const chart_layout *L, long y,
             h += T_LEGEND;
         }
         if (draw) {
-            sw_str(s, "<rect class=\"ami-s");
-            if (!s->err && buf_printf(s->b, "%zu", k + 1))
-                s->err = CHART_ENOMEM;
-            sw_str(s, "\" x=\"");
-            sw_num(s, x);
-            sw_str(s, "\" y=\"");
-            sw_num(s, y + 60);
-            sw_str(s, "\" width=\"10\" height=\"10\" fill=\"");
-            sw_str(s, svg_fills[k]);
+            svg_rect(s, "ami-s", k, x, y + 60, 100, 100); /* a 10 px swatch */
             sw_str(s, "\"/>\n");
             svg_label(s, "ami-legend", x + 140, y + T_TEXT_Y, 0, c, &L->names[k], 30);
         }
