@@ -149,6 +149,19 @@ static int text_fail(chart_text *out, int rc) {
     return rc;
 }
 
+/* What a chart of data does first: out emptied, d checked.  CHART_OK, or a negative code
+ * (out then empty). */
+static int text_start(const chart_data *d, chart_text *out) {
+    if (!out)
+        return CHART_EINVAL;
+    int rc = text_begin(out);
+    if (rc)
+        return rc;
+    if ((rc = chart_check_data(d)))
+        return text_fail(out, rc);
+    return CHART_OK;
+}
+
 /* ---- bars ------------------------------------------------------------------------------- */
 
 /* Eighths of a cell for v on a scale where max fills cells cells: rounded to the nearest,
@@ -254,13 +267,9 @@ static void legend_text(tw *w, const chart_ctx *c, const chart_layout *L) {
 }
 
 int chart_bars(const chart_data *d, const chart_opts *o, chart_text *out) {
-    if (!out)
-        return CHART_EINVAL;
-    int rc = text_begin(out);
+    int rc = text_start(d, out);
     if (rc)
         return rc;
-    if ((rc = chart_check_data(d)))
-        return text_fail(out, rc);
     if (o && o->mode == CHART_STACKED && d->n_series > CHART_MAX_STACKED_TEXT)
         return text_fail(out, CHART_EINVAL); /* refused even with no labels to draw */
     if (d->n_labels == 0 || d->n_series == 0)
@@ -354,13 +363,9 @@ int chart_gauge(double spent, double budget, const chart_opts *o, chart_text *ou
 /* ---- sparklines ------------------------------------------------------------------------- */
 
 int chart_spark(const chart_data *d, const chart_opts *o, chart_text *out) {
-    if (!out)
-        return CHART_EINVAL;
-    int rc = text_begin(out);
+    int rc = text_start(d, out);
     if (rc)
         return rc;
-    if ((rc = chart_check_data(d)))
-        return text_fail(out, rc);
     if (d->n_labels == 0 || d->n_series == 0)
         return CHART_OK;
     chart_ctx c;
