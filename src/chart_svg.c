@@ -312,6 +312,21 @@ int chart_bars_svg(const chart_data *d, const chart_opts *o, buf *out) {
     return rc;
 }
 
+/* One of the gauge's two rects, the track or the bar on it: len tenths of a pixel long. */
+static void gauge_rect(sw *s, const char *cls, long len, const char *fill) {
+    sw_str(s, "<rect class=\"");
+    sw_str(s, cls);
+    sw_str(s, "\" x=\"");
+    sw_num(s, T_PAD);
+    sw_str(s, "\" y=\"");
+    sw_num(s, T_PAD);
+    sw_str(s, "\" width=\"");
+    sw_num(s, len);
+    sw_str(s, "\" height=\"16\" rx=\"3\" fill=\"");
+    sw_str(s, fill);
+    sw_str(s, "\"/>\n");
+}
+
 int chart_gauge_svg(double spent, double budget, const chart_opts *o, buf *out) {
     if (!out)
         return CHART_EINVAL;
@@ -330,25 +345,10 @@ int chart_gauge_svg(double spent, double budget, const chart_opts *o, buf *out) 
         int over = ratio > 1;
         long len = bar_len(ratio > 1 ? 1 : ratio, 1, track);
         svg_open(&s, &c, 2 * T_PAD + 160, c.o->locale == CHART_FR ? "Budget" : "Budget gauge");
-        sw_str(&s, "<rect class=\"ami-track\" x=\"");
-        sw_num(&s, T_PAD);
-        sw_str(&s, "\" y=\"");
-        sw_num(&s, T_PAD);
-        sw_str(&s, "\" width=\"");
-        sw_num(&s, track);
-        sw_str(&s, "\" height=\"16\" rx=\"3\" fill=\"#e6e6e6\"/>\n");
-        if (len) {
-            sw_str(&s, over ? "<rect class=\"ami-gauge ami-over\" x=\""
-                            : "<rect class=\"ami-gauge\" x=\"");
-            sw_num(&s, T_PAD);
-            sw_str(&s, "\" y=\"");
-            sw_num(&s, T_PAD);
-            sw_str(&s, "\" width=\"");
-            sw_num(&s, len);
-            sw_str(&s, "\" height=\"16\" rx=\"3\" fill=\"");
-            sw_str(&s, over ? "#e15759" : "#59a14f");
-            sw_str(&s, "\"/>\n");
-        }
+        gauge_rect(&s, "ami-track", track, "#e6e6e6");
+        if (len)
+            gauge_rect(&s, over ? "ami-gauge ami-over" : "ami-gauge", len,
+                       over ? "#e15759" : "#59a14f");
         svg_label(&s, "ami-value", T_PAD + track + T_GAP, T_PAD + 120, 0, &c, &cap, 40);
         sw_str(&s, "</svg>\n");
     }
