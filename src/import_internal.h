@@ -3,13 +3,14 @@
  *
  *   import.c               the driver (a reader's life, feed and finish), format names and
  *                          detection, failures and warnings, the value readers every format
- *                          uses (strings, times, counts, amounts), the set of strings
+ *                          uses (strings, times, counts, amounts)
  *   import_conversation.c  what the three conversation formats share: the top-level array,
  *                          messages kept and merged, a conversation checked and delivered
  *   import_chatgpt.c       ChatGPT's conversations.json
  *   import_claude.c        Claude's conversations.json
  *   import_openwebui.c     Open WebUI's chat export
  *   import_openrouter.c    OpenRouter's activity (GET /api/v1/activity)
+ *   import_strset.c        the set of strings that ids and models are kept in
  *   import_schema.c        the SQL of the caller's tables
  */
 #ifndef AMI_IMPORT_INTERNAL_H
@@ -23,7 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- a set of strings (in src/import.c) ------------------------------------------------- */
+/* ---- a set of strings (in src/import_strset.c) -------------------------------------------------
+ */
 
 /* Open addressing over entries kept in insertion order; keys live in one buffer.  Cleared in
  * O(entries), not O(capacity), because it is cleared once per conversation. */
