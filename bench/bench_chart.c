@@ -1,4 +1,4 @@
-/* Micro-benchmark of the charts (src/chart.c): 12 months × 8 series, as `ami usage` draws
+/* Micro-benchmark of the charts (src/chart*.c): 12 months × 8 series, as `ami usage` draws
  * them: text split into blocks, text stacked (4 series: 3 models + other), the SVG stacked
  * with 8 series and a legend, the sparklines and the gauge.  Prints the median time per call
  * over several runs; exits 1 if a chart fails.

@@ -1,4 +1,4 @@
-/* libFuzzer target for the charts (src/chart.c): random values, labels, names, widths,
+/* libFuzzer target for the charts (src/chart*.c): random values, labels, names, widths,
  * locales, units and modes.  Checks, aborting on failure:
  *   - every text chart is well-formed UTF-8 ending in LF, each line at most the (clamped)
  *     width in display cells, no trailing space (bars and gauge), the expected line count;

@@ -1,4 +1,4 @@
-/* libFuzzer target for the export readers (src/import.c).
+/* libFuzzer target for the export readers (src/import*.c).
  *
  * Input layout:
  *   byte 0        bits 0-1: the format (ChatGPT, Claude, Open WebUI, OpenRouter);

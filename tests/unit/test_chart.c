@@ -1,4 +1,4 @@
-/* Tests for the charts (src/chart.c): the exact characters of each text chart at fixed data,
+/* Tests for the charts (src/chart*.c): the exact characters of each text chart at fixed data,
  * the number formats of both locales, widths, the highlight spans, and the SVG (escaped and
  * well-formed, by a small XML checker written here).
  *

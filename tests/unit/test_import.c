@@ -1,4 +1,4 @@
-/* Tests for the export readers (src/import.c) on the fixtures in tests/fixtures/import/.
+/* Tests for the export readers (src/import*.c) on the fixtures in tests/fixtures/import/.
  *
  * Each file is read through transcript(), which renders every record, warning and the result
  * as text; the same file fed whole, byte by byte and in random pieces must give the same
