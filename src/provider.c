@@ -25,10 +25,10 @@
  * defines the meaning of every input and the scanner only has to agree with it on the
  * subset it accepts (tests/fuzz/fuzz_provider_*.c check exactly that).
  */
-#define AMI_PROVIDER_INTERNAL
 #include "ami/provider.h"
 
 #include "ami/log.h"
+#include "provider_internal.h"
 
 #include <limits.h>
 #include <locale.h>

@@ -24,8 +24,9 @@
  * cJSON (an_fast); it leaves everything else, and anything unusual, to cJSON, which then
  * defines the meaning (see provider.c).
  */
-#define AMI_PROVIDER_INTERNAL
 #include "ami/provider.h"
+
+#include "provider_internal.h"
 
 #include <limits.h>
 #include <math.h>
