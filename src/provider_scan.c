@@ -351,18 +351,27 @@ static int js_skip_nested(provider_js *s) {
     }
 }
 
-int provider__js_member(provider_js *s, provider_jstr *key, int *count) {
+/* The way to a container's next item: 0 when close comes (consumed: the container is
+ * closed), 1 when the item may start (after a comma unless it is the first), -1 otherwise. */
+HOT_INLINE int js_next(provider_js *s, char close, int count) {
     js_ws(s);
-    if (*s->p == '}') {
+    if (*s->p == close) {
         s->p++;
         return 0;
     }
-    if (*count > 0) {
+    if (count > 0) {
         if (*s->p != ',')
             return -1;
         s->p++;
         js_ws(s);
     }
+    return 1;
+}
+
+int provider__js_member(provider_js *s, provider_jstr *key, int *count) {
+    int next = js_next(s, '}', *count);
+    if (next != 1)
+        return next;
     if (!provider__js_string(s, key))
         return -1;
     js_ws(s);
@@ -375,19 +384,10 @@ int provider__js_member(provider_js *s, provider_jstr *key, int *count) {
 }
 
 int provider__js_elem(provider_js *s, int *count) {
-    js_ws(s);
-    if (*s->p == ']') {
-        s->p++;
-        return 0;
-    }
-    if (*count > 0) {
-        if (*s->p != ',')
-            return -1;
-        s->p++;
-        js_ws(s);
-    }
-    (*count)++;
-    return 1;
+    int next = js_next(s, ']', *count);
+    if (next == 1)
+        (*count)++;
+    return next;
 }
 
 int provider__js_done(provider_js *s) {
