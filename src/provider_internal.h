@@ -82,6 +82,11 @@ void provider__usage_none(provider_usage *u);
 int provider__json_string(buf *b, const char *s, size_t len);
 int provider__json_double(buf *b, double v);
 size_t provider__content_len(const chat_message *m);
+/* Length (1-4) of the well-formed UTF-8 sequence at s[0..n), or 0 when it is ill-formed;
+ * *bad then receives the length of its maximal ill-formed prefix (at least 1), which is
+ * what one U+FFFD replaces (Unicode §3.9, "substitution of maximal subparts").  Also what
+ * the clean lines of error messages are checked with. */
+size_t provider__u8_seq(const unsigned char *s, size_t n, size_t *bad);
 
 /* The dialects. */
 int provider__openai_body(const provider_def *def, const provider_request *req, buf *b);
