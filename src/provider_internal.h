@@ -77,6 +77,30 @@ void provider__emit_error_json(provider_decoder *d, const cJSON *err, const cJSO
 void provider__emit_error_text(provider_decoder *d, const char *p, size_t n);
 void provider__usage_none(provider_usage *u);
 
+/* The member key of obj (NULL when obj is no object or has none), and the text of a string
+ * member (NULL when it is none). */
+const cJSON *provider__get(const cJSON *obj, const char *key);
+const char *provider__get_str(const cJSON *obj, const char *key);
+/* JSON's white space: ' ', '\t', '\n', '\r'. */
+int provider__is_space(char c);
+
+/* Error messages, from JSON (at most PROVIDER_JSON_MESSAGE_CAP bytes) and from text, HTML
+ * or not (PROVIDER_TEXT_MESSAGE_CAP bytes). */
+#define PROVIDER_JSON_MESSAGE_CAP 1000
+#define PROVIDER_TEXT_MESSAGE_CAP 300
+/* Room kept past a cap while cleaning, so that a secret crossing the cap is still whole
+ * when it is masked (masking comes before cutting). */
+#define PROVIDER_CLEAN_SLACK 4096
+/* One clean line of text for a person (src/provider.c says how): appending, up to limit
+ * bytes (0 or -1, out of memory), then trimming, masking secrets and cutting to cap. */
+int provider__clean_append(buf *out, const char *s, size_t n, size_t limit);
+int provider__clean_append_str(buf *out, const char *s, size_t limit);
+void provider__clean_finish(buf *out, size_t cap);
+/* The kind, message and numeric code of an error value, in a stream or in an error body
+ * (src/provider.c says how).  0 or -1 (out of memory: what was written stays). */
+int provider__error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *msg, long *code,
+                             size_t cap);
+
 /* JSON writing for the bodies: a string literal (escaped, invalid UTF-8 → U+FFFD) and a
  * number.  0 or -1 (out of memory). */
 int provider__json_string(buf *b, const char *s, size_t len);
