@@ -444,6 +444,13 @@ int provider__is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+void provider__trim(const char **s, const char **end) {
+    while (*s < *end && provider__is_space(**s))
+        (*s)++;
+    while (*end > *s && provider__is_space((*end)[-1]))
+        (*end)--;
+}
+
 /* Feeds s[0..n) as one "message" event; the copy gives it its terminating NUL. */
 static void feed_copy(provider_decoder *d, const char *s, size_t n) {
     char *copy = malloc(n + 1);
@@ -459,10 +466,7 @@ void provider_decoder_eof(provider_decoder *d, const char *pending, size_t len) 
     if (!d || !pending)
         return;
     const char *s = pending, *e = pending + len;
-    while (s < e && provider__is_space(*s))
-        s++;
-    while (e > s && provider__is_space(e[-1]))
-        e--;
+    provider__trim(&s, &e);
     if (s == e)
         return;
     /* Several data lines with "[DONE]" last: the lines before it were a chunk. */

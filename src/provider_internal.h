@@ -81,8 +81,9 @@ void provider__usage_none(provider_usage *u);
  * member (NULL when it is none). */
 const cJSON *provider__get(const cJSON *obj, const char *key);
 const char *provider__get_str(const cJSON *obj, const char *key);
-/* JSON's white space: ' ', '\t', '\n', '\r'. */
+/* JSON's white space: ' ', '\t', '\n', '\r'; trim moves *s past it and *end before it. */
 int provider__is_space(char c);
+void provider__trim(const char **s, const char **end);
 
 /* Error messages, from JSON (at most PROVIDER_JSON_MESSAGE_CAP bytes) and from text, HTML
  * or not (PROVIDER_TEXT_MESSAGE_CAP bytes). */

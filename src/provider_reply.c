@@ -166,10 +166,7 @@ int provider_parse_error(const char *body, size_t len, const char *content_type,
     if (!body)
         return 0;
     const char *s = body, *end = body + len;
-    while (s < end && provider__is_space(*s))
-        s++;
-    while (end > s && provider__is_space(end[-1]))
-        end--;
+    provider__trim(&s, &end);
     if (s == end)
         return 0;
     const char *ct = content_type ? content_type : "";
