@@ -1,7 +1,12 @@
-/* provider: the registry, URLs, headers, JSON writing, the decoder object and what the two
- * dialects share (the fast JSON scanner, error descriptions), error bodies, model lists and
- * key information.  See include/ami/provider.h.  The dialects themselves live in
- * provider_openai.c and provider_anthropic.c.
+/* provider: the decoder object, the events it emits, and the error mapping the two dialects
+ * and the error bodies share (one clean line of text, an error value described as kind,
+ * message and code).  See include/ami/provider.h.  The rest of the module:
+ *   provider_request.c    what goes out: the registry, URLs, headers, request bodies
+ *   provider_openai.c     the OpenAI-compatible dialect (its body and its events)
+ *   provider_anthropic.c  Anthropic's Messages API (its body and its events)
+ *   provider_scan.c       the fast JSON scanner the dialects read common chunks with
+ *   provider_reply.c      whole reply bodies: errors before streaming, model lists, key info
+ * and src/provider_internal.h, what these files share.
  *
  * The decoder is a two-state machine; everything else is per event:
  *
@@ -15,349 +20,17 @@
  * and whether the answer failed is the consumer's decision.  eof() feeds the data the SSE
  * parser still held, then changes nothing: provider_decoder_ended() tells a proper end from
  * a cut connection.
- *
- * Why a hand-written scanner next to cJSON: the host must spend at most about 1 µs per
- * delta, and cJSON allocates a node and a string per field (a typical OpenRouter chunk has
- * about twenty), which alone costs more.  The scanner reads the strict-JSON subset that
- * real chunks use, allocates nothing, and gives up ("falls back") on anything else: a
- * non-strict token, a control byte, \u0000, a lone surrogate, a duplicate key that
- * matters, deep nesting, an error or a usage object.  cJSON then reads the event, so cJSON
- * defines the meaning of every input and the scanner only has to agree with it on the
- * subset it accepts (tests/fuzz/fuzz_provider_*.c check exactly that).
  */
-#define AMI_PROVIDER_INTERNAL
 #include "ami/provider.h"
 
 #include "ami/log.h"
+#include "provider_internal.h"
 
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* The scanner's innermost helpers must be inlined into its loops: they run for every byte
- * of every chunk. */
-#if defined(__GNUC__)
-#define HOT_INLINE static inline __attribute__((always_inline))
-#else
-#define HOT_INLINE static inline
-#endif
-
-/* ---- the registry --------------------------------------------------------------------- */
-
-static const provider_def registry[] = {
-    {"openrouter", PROVIDER_OPENAI, "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", 1, 0, 1,
-     NULL},
-    {"openai", PROVIDER_OPENAI, "https://api.openai.com/v1", "OPENAI_API_KEY", 1, 1, 0,
-     "max_completion_tokens"},
-    {"mistral", PROVIDER_OPENAI, "https://api.mistral.ai/v1", "MISTRAL_API_KEY", 1, 0, 0, NULL},
-    {"scaleway", PROVIDER_OPENAI, "https://api.scaleway.ai/v1", "SCW_SECRET_KEY", 1, 1, 0, NULL},
-    {"ollama", PROVIDER_OPENAI, "http://127.0.0.1:11434/v1", NULL, 0, 1, 0, NULL},
-    {"openai-compatible", PROVIDER_OPENAI, NULL, NULL, 0, 1, 0, NULL},
-    {"anthropic", PROVIDER_ANTHROPIC, "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY", 1, 0, 0,
-     NULL},
-};
-
-#define N_REGISTRY (sizeof registry / sizeof registry[0])
-
-const provider_def *provider_find(const char *name) {
-    if (!name)
-        return NULL;
-    for (size_t i = 0; i < N_REGISTRY; i++)
-        if (strcmp(registry[i].name, name) == 0)
-            return &registry[i];
-    return NULL;
-}
-
-const provider_def *provider_list(size_t *count) {
-    if (count)
-        *count = N_REGISTRY;
-    return registry;
-}
-
-/* ---- URLs ------------------------------------------------------------------------------ */
-
-char *provider_url(const char *base_url, const char *path) {
-    if (!base_url || !path || !*base_url)
-        return NULL;
-    size_t bl = strlen(base_url);
-    while (bl > 0 && base_url[bl - 1] == '/')
-        bl--;
-    while (*path == '/')
-        path++;
-    buf b = {0};
-    if (buf_append(&b, base_url, bl) != 0 || buf_append_byte(&b, '/') != 0 ||
-        buf_append_str(&b, path) != 0) {
-        buf_free(&b);
-        return NULL;
-    }
-    return buf_steal(&b);
-}
-
-char *provider_endpoint(const provider_def *def, const char *base_url) {
-    if (!def)
-        return NULL;
-    const char *base = base_url ? base_url : def->base_url;
-    return provider_url(base, def->dialect == PROVIDER_ANTHROPIC ? "messages" : "chat/completions");
-}
-
-/* ---- headers --------------------------------------------------------------------------- */
-
-/* Header values must not carry CR or LF (they would start a new header: injection) nor
- * other control bytes (RFC 9110 field values allow only HTAB among them). */
-static int header_value_ok(const char *v) {
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-            return 0;
-    return 1;
-}
-
-static void wipe(char *s) {
-    volatile char *p = s;
-    while (*p)
-        *p++ = 0;
-}
-
-void provider_headers_free(char **headers) {
-    if (!headers)
-        return;
-    for (char **h = headers; *h; h++) {
-        wipe(*h);
-        free(*h);
-    }
-    free(headers);
-}
-
-#define MAX_HEADERS 8
-
-/* Adds "name: value" at h[*n]; 0 or -1. */
-static int header_add(char **h, size_t *n, const char *name, const char *prefix,
-                      const char *value) {
-    buf b = {0};
-    if (buf_append_str(&b, name) != 0 || buf_append_str(&b, ": ") != 0 ||
-        buf_append_str(&b, prefix) != 0 || buf_append_str(&b, value) != 0) {
-        if (b.data)
-            wipe(b.data);
-        buf_free(&b);
-        return -1;
-    }
-    h[(*n)++] = buf_steal(&b);
-    return 0;
-}
-
-static char **headers_build(const provider_def *def, const char *key, int stream,
-                            const char *app_url, const char *app_title) {
-    if (!def)
-        return NULL;
-    if (key && !*key)
-        key = NULL;
-    if ((key && !header_value_ok(key)) || (app_url && !header_value_ok(app_url)) ||
-        (app_title && !header_value_ok(app_title))) {
-        log_warn("provider %s: a header value holds a control character; request refused",
-                 def->name ? def->name : "?");
-        return NULL;
-    }
-    char **h = calloc(MAX_HEADERS + 1, sizeof *h);
-    if (!h)
-        return NULL;
-    size_t n = 0;
-    int anthropic = def->dialect == PROVIDER_ANTHROPIC;
-    int rc = 0;
-    if (stream) {
-        rc |= header_add(h, &n, "Content-Type", "", "application/json");
-        rc |= header_add(h, &n, "Accept", "", "text/event-stream");
-    }
-    if (key && !rc)
-        rc |= anthropic ? header_add(h, &n, "x-api-key", "", key)
-                        : header_add(h, &n, "Authorization", "Bearer ", key);
-    if (anthropic && !rc)
-        rc |= header_add(h, &n, "anthropic-version", "", PROVIDER_ANTHROPIC_VERSION);
-    if (stream && def->attribution && !rc) {
-        const char *title = app_title && *app_title ? app_title : PROVIDER_APP_TITLE;
-        if (app_url && *app_url)
-            rc |= header_add(h, &n, "HTTP-Referer", "", app_url);
-        if (!rc)
-            rc |= header_add(h, &n, "X-OpenRouter-Title", "", title);
-        if (!rc)
-            rc |= header_add(h, &n, "X-Title", "", title);
-    }
-    if (rc) {
-        provider_headers_free(h);
-        return NULL;
-    }
-    return h;
-}
-
-char **provider_headers(const provider_def *def, const char *key, const char *app_url,
-                        const char *app_title) {
-    return headers_build(def, key, 1, app_url, app_title);
-}
-
-char **provider_auth_headers(const provider_def *def, const char *key) {
-    return headers_build(def, key, 0, NULL, NULL);
-}
-
-/* ---- UTF-8 ----------------------------------------------------------------------------- */
-
-/* Length (1-4) of the well-formed UTF-8 sequence at s[0..n), or 0 when it is ill-formed;
- * *bad then receives the length of its maximal ill-formed prefix (at least 1), which is
- * what one U+FFFD replaces (Unicode §3.9, "substitution of maximal subparts"). */
-static size_t u8_seq(const unsigned char *s, size_t n, size_t *bad) {
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong forms */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        *bad = 1;
-        return 0;
-    }
-    for (size_t i = 1; i <= need; i++) {
-        if (i >= n || s[i] < lo || s[i] > hi) {
-            *bad = i;
-            return 0;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    return need + 1;
-}
-
-/* ---- writing JSON ---------------------------------------------------------------------- */
-
-int provider__json_string(buf *b, const char *s, size_t len) {
-    static const char hex[] = "0123456789abcdef";
-    const unsigned char *u = (const unsigned char *)s;
-    if (buf_reserve(b, len + 2) != 0 || buf_append_byte(b, '"') != 0)
-        return -1;
-    size_t i = 0, run = 0;
-    while (i < len) {
-        unsigned char c = u[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            i++;
-            continue;
-        }
-        size_t bad = 0;
-        if (c >= 0x80) {
-            size_t k = u8_seq(u + i, len - i, &bad);
-            if (k) {
-                i += k;
-                continue;
-            }
-        }
-        if (buf_append(b, s + run, i - run) != 0)
-            return -1;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t el = 2;
-        if (c >= 0x80) {
-            if (buf_append(b, "\xEF\xBF\xBD", 3) != 0) /* U+FFFD */
-                return -1;
-            i += bad;
-            run = i;
-            continue;
-        }
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        default: /* other control bytes, NUL included */
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
-        }
-        if (buf_append(b, esc, el) != 0)
-            return -1;
-        run = ++i;
-    }
-    if (buf_append(b, s + run, i - run) != 0 || buf_append_byte(b, '"') != 0)
-        return -1;
-    return 0;
-}
-
-int provider__json_double(buf *b, double v) {
-    if (!isfinite(v))
-        return buf_append_str(b, "null");
-    /* The shortest form that reads back exactly (0.7 rather than 0.69999999999999996). */
-    char tmp[64];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    /* printf follows LC_NUMERIC; JSON always uses '.'. */
-    for (char *p = tmp; *p; p++)
-        if (*p == ',')
-            *p = '.';
-    return buf_append_str(b, tmp);
-}
-
-size_t provider__content_len(const chat_message *m) {
-    if (!m->content)
-        return 0;
-    return m->content_len == PROVIDER_STRLEN ? strlen(m->content) : m->content_len;
-}
-
-char *provider_build_body(const provider_def *def, const provider_request *req, size_t *len) {
-    if (len)
-        *len = 0;
-    if (!def || !req || !req->model || (req->n_messages && !req->messages))
-        return NULL;
-    /* One reservation for the usual case (little escaping), so a 10 MB document is copied
-     * about once instead of through a dozen doublings. */
-    size_t total = 256 + strlen(req->model) + (req->system ? strlen(req->system) : 0);
-    for (size_t i = 0; i < req->n_messages; i++)
-        total += 32 + provider__content_len(&req->messages[i]);
-    buf b = {0};
-    if (buf_reserve(&b, total + total / 16) != 0)
-        return NULL;
-    int rc = def->dialect == PROVIDER_ANTHROPIC ? provider__anthropic_body(def, req, &b)
-                                                : provider__openai_body(def, req, &b);
-    if (rc != 0) {
-        buf_free(&b);
-        return NULL;
-    }
-    if (len)
-        *len = b.len;
-    return buf_steal(&b);
-}
 
 /* ---- one clean line of text ------------------------------------------------------------ */
 
@@ -365,7 +38,7 @@ char *provider_build_body(const provider_def *def, const provider_request *req, 
  * ends and tabs too) become spaces, runs of spaces shrink to one, leading spaces go, and
  * ill-formed UTF-8 becomes U+FFFD.  Stops once out holds limit bytes, so a 20 MB message
  * costs no more than a short one.  0 or -1 (out of memory). */
-static int clean_append(buf *out, const char *s, size_t n, size_t limit) {
+int provider__clean_append(buf *out, const char *s, size_t n, size_t limit) {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
     while (i < n && out->len < limit) {
@@ -376,7 +49,7 @@ static int clean_append(buf *out, const char *s, size_t n, size_t limit) {
             i++;
             continue;
         }
-        size_t bad = 0, k = u8_seq(u + i, n - i, &bad);
+        size_t bad = 0, k = provider__u8_seq(u + i, n - i, &bad);
         if (k) {
             if (buf_append(out, s + i, k) != 0)
                 return -1;
@@ -390,17 +63,13 @@ static int clean_append(buf *out, const char *s, size_t n, size_t limit) {
     return 0;
 }
 
-static int clean_append_str(buf *out, const char *s, size_t limit) {
-    return clean_append(out, s, strlen(s), limit);
+int provider__clean_append_str(buf *out, const char *s, size_t limit) {
+    return provider__clean_append(out, s, strlen(s), limit);
 }
-
-/* Room kept past a cap while cleaning, so that a secret crossing the cap is still whole
- * when it is masked (masking comes before cutting). */
-#define CLEAN_SLACK 4096
 
 /* Trims trailing spaces, masks registered secrets, and cuts to cap bytes on a character
  * boundary, ending with "…" when something was cut. */
-static void clean_finish(buf *out, size_t cap) {
+void provider__clean_finish(buf *out, size_t cap) {
     while (out->len > 0 && out->data[out->len - 1] == ' ')
         out->len--;
     if (out->data)
@@ -419,473 +88,6 @@ static void clean_finish(buf *out, size_t cap) {
     buf_append(out, "\xE2\x80\xA6", 3); /* cannot fail: it fits where bytes were cut */
 }
 
-/* ---- the fast scanner ------------------------------------------------------------------ */
-
-/* 1 for the bytes that end a run inside a string: '"', '\\', and the control bytes that
- * strict JSON forbids raw (NUL among them, so the terminator stops every run). */
-static const unsigned char str_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
-};                                                  /* 0x60-0xff: 0 */
-
-/* JSON's four whitespace bytes (cJSON skips every byte up to 0x20: the others are left to
- * it by not being accepted here). */
-static const unsigned char ws_tab[256] = {[' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1};
-
-HOT_INLINE void js_ws(provider_js *s) {
-    const unsigned char *p = (const unsigned char *)s->p;
-    while (ws_tab[*p])
-        p++;
-    s->p = (const char *)p;
-}
-
-void provider__js_ws(provider_js *s) {
-    js_ws(s);
-}
-
-static int hex4(const char *p, unsigned *out) {
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i]; /* stops at the first non-hex byte, so never reads past the NUL */
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
-            return 0;
-        v = v * 16 + d;
-    }
-    *out = v;
-    return 1;
-}
-
-/* Marks (high bit set) the bytes of v that are '"', '\\' or below 0x20.  Bit tricks from
- * "Bit Twiddling Hacks" (haszero / hasless): a borrow can only mark bytes above a marked
- * one, so the lowest mark is always exact, and the mask is zero only when no byte
- * qualifies. */
-static uint64_t swar_stops(uint64_t v) {
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-    return (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v)) & highs;
-}
-
-/* scan_run() for the last bytes of the text, or without SSE2: 8 bytes at a time, then
- * byte by byte.  Out of line, because its constants would otherwise cost every string a
- * round of register saves. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static const unsigned char *
-scan_tail(const unsigned char *p, const unsigned char *end) {
-    while (end - p >= 8) {
-        uint64_t v, m;
-        memcpy(&v, p, 8);
-        if ((m = swar_stops(v)) != 0) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            p += __builtin_ctzll(m) / 8; /* the first byte to look at */
-#endif
-            break;
-        }
-        p += 8;
-    }
-    while (!str_stop[*p])
-        p++;
-    return p;
-}
-
-/* Moves p to the first byte that ends a run: '"', '\\' or a control byte.  Wide steps only
- * while they lie inside the text (never past its end); the byte loop then finishes,
- * stopping at the terminating NUL at the latest. */
-HOT_INLINE const unsigned char *scan_run(const unsigned char *p, const unsigned char *end) {
-#if defined(__SSE2__) && defined(__GNUC__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i ctl = _mm_set1_epi8(0x1f);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* max(v, 0x1f) == 0x1f exactly for the bytes <= 0x1f (unsigned) */
-        __m128i hit =
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                         _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-        int m = _mm_movemask_epi8(hit);
-        if (m)
-            return p + __builtin_ctz((unsigned)m);
-        p += 16;
-    }
-#endif
-    return scan_tail(p, end);
-}
-
-/* The rest of a string from its first escape (or control byte) on.  Kept apart from
- * provider__js_string() so that the common case, a string without escapes, stays a small
- * function. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static int
-js_string_escaped(provider_js *s, provider_jstr *out, const unsigned char *start,
-                  const unsigned char *p) {
-    const unsigned char *end = (const unsigned char *)s->end;
-    while (*p != '"') {
-        if (*p != '\\')
-            return 0; /* a raw control byte: cJSON accepts it, strict JSON does not */
-        switch (p[1]) {
-        case '"':
-        case '\\':
-        case '/':
-        case 'b':
-        case 'f':
-        case 'n':
-        case 'r':
-        case 't':
-            p += 2;
-            break;
-        case 'u': {
-            unsigned cp, lo;
-            /* \u0000 would end a cJSON string early; lone surrogates make cJSON fail:
-             * both are cJSON's call. */
-            if (!hex4((const char *)p + 2, &cp) || cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
-                return 0;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                if (p[6] != '\\' || p[7] != 'u' || !hex4((const char *)p + 8, &lo) || lo < 0xDC00 ||
-                    lo > 0xDFFF)
-                    return 0;
-                p += 12;
-            } else {
-                p += 6;
-            }
-            break;
-        }
-        default:
-            return 0;
-        }
-        p = scan_run(p, end);
-    }
-    out->p = (const char *)start;
-    out->n = (size_t)(p - start);
-    out->esc = 1;
-    out->set = 1;
-    s->p = (const char *)p + 1;
-    return 1;
-}
-
-int provider__js_string(provider_js *s, provider_jstr *out) {
-    const unsigned char *p = (const unsigned char *)s->p;
-    if (*p != '"')
-        return 0;
-    const unsigned char *start = p + 1;
-    p = scan_run(start, (const unsigned char *)s->end);
-    if (*p != '"')
-        return js_string_escaped(s, out, start, p);
-    out->p = (const char *)start;
-    out->n = (size_t)(p - start);
-    out->esc = 0;
-    out->set = 1;
-    s->p = (const char *)p + 1;
-    return 1;
-}
-
-static int is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-/* cJSON reads at most 63 bytes of a number, so longer ones are left to it. */
-#define JS_MAX_NUMBER 32
-
-static int js_number(provider_js *s) {
-    const char *p = s->p, *start = p;
-    if (*p == '-')
-        p++;
-    if (*p == '0') {
-        p++;
-    } else if (*p >= '1' && *p <= '9') {
-        while (is_digit(*p))
-            p++;
-    } else {
-        return 0;
-    }
-    if (*p == '.') {
-        if (!is_digit(*++p))
-            return 0;
-        while (is_digit(*p))
-            p++;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!is_digit(*p))
-            return 0;
-        while (is_digit(*p))
-            p++;
-    }
-    if (p - start > JS_MAX_NUMBER)
-        return 0;
-    s->p = p;
-    return 1;
-}
-
-static int js_literal(provider_js *s, const char *lit) {
-    size_t i = 0;
-    for (; lit[i]; i++) /* stops at the first difference, so never reads past the NUL */
-        if (s->p[i] != lit[i])
-            return 0;
-    s->p += i;
-    return 1;
-}
-
-static int js_key_colon(provider_js *s) {
-    provider_jstr k;
-    js_ws(s);
-    if (!provider__js_string(s, &k))
-        return 0;
-    js_ws(s);
-    if (*s->p != ':')
-        return 0;
-    s->p++;
-    return 1;
-}
-
-/* Nesting the scanner follows; deeper documents go to cJSON (which stops at 1000). */
-#define JS_MAX_DEPTH 64
-
-static int js_skip_nested(provider_js *s);
-
-int provider__js_skip(provider_js *s) {
-    /* Most skipped values are scalars ("id", "created", "logprobs":null…): no loop. */
-    js_ws(s);
-    switch (*s->p) {
-    case '"': {
-        provider_jstr v;
-        return provider__js_string(s, &v);
-    }
-    case 't':
-        return js_literal(s, "true");
-    case 'f':
-        return js_literal(s, "false");
-    case 'n':
-        return js_literal(s, "null");
-    case '{':
-    case '[':
-        return js_skip_nested(s);
-    default:
-        return js_number(s);
-    }
-}
-
-/* Skips an object or array, iteratively, to JS_MAX_DEPTH levels. */
-static int js_skip_nested(provider_js *s) {
-    uint64_t objects = 0; /* bit i: level i+1 is an object (else an array) */
-    int depth = 0;
-    for (;;) {
-        /* At a value. */
-        js_ws(s);
-        char c = *s->p;
-        int closed = 0; /* the value is complete */
-        if (c == '{' || c == '[') {
-            if (depth == JS_MAX_DEPTH)
-                return 0;
-            int obj = c == '{';
-            objects = objects << 1 | (uint64_t)obj;
-            depth++;
-            s->p++;
-            js_ws(s);
-            if (*s->p == (obj ? '}' : ']')) {
-                s->p++;
-                objects >>= 1;
-                depth--;
-                closed = 1;
-            } else if (obj && !js_key_colon(s)) {
-                return 0;
-            }
-        } else if (c == '"') {
-            provider_jstr v;
-            if (!provider__js_string(s, &v))
-                return 0;
-            closed = 1;
-        } else if (c == '-' || is_digit(c)) {
-            if (!js_number(s))
-                return 0;
-            closed = 1;
-        } else if (c == 't' || c == 'f' || c == 'n') {
-            if (!js_literal(s, c == 't' ? "true" : c == 'f' ? "false" : "null"))
-                return 0;
-            closed = 1;
-        } else {
-            return 0;
-        }
-        /* After a complete value: close containers, or move to the next member. */
-        while (closed) {
-            if (depth == 0)
-                return 1;
-            js_ws(s);
-            int obj = (int)(objects & 1);
-            if (*s->p == ',') {
-                s->p++;
-                if (obj && !js_key_colon(s))
-                    return 0;
-                closed = 0;
-            } else if (*s->p == (obj ? '}' : ']')) {
-                s->p++;
-                objects >>= 1;
-                depth--;
-            } else {
-                return 0;
-            }
-        }
-    }
-}
-
-int provider__js_member(provider_js *s, provider_jstr *key, int *count) {
-    js_ws(s);
-    if (*s->p == '}') {
-        s->p++;
-        return 0;
-    }
-    if (*count > 0) {
-        if (*s->p != ',')
-            return -1;
-        s->p++;
-        js_ws(s);
-    }
-    if (!provider__js_string(s, key))
-        return -1;
-    js_ws(s);
-    if (*s->p != ':')
-        return -1;
-    s->p++;
-    js_ws(s);
-    (*count)++;
-    return 1;
-}
-
-int provider__js_elem(provider_js *s, int *count) {
-    js_ws(s);
-    if (*s->p == ']') {
-        s->p++;
-        return 0;
-    }
-    if (*count > 0) {
-        if (*s->p != ',')
-            return -1;
-        s->p++;
-        js_ws(s);
-    }
-    (*count)++;
-    return 1;
-}
-
-int provider__js_done(provider_js *s) {
-    js_ws(s);
-    return s->p == s->end;
-}
-
-provider_jstr provider__jstr_cjson(const cJSON *item) {
-    provider_jstr s = {0};
-    if (cJSON_IsString(item) && item->valuestring) {
-        s.p = item->valuestring;
-        s.n = strlen(item->valuestring); /* cJSON strings end at the first NUL */
-        s.set = 1;
-    }
-    return s;
-}
-
-static int put_utf8(buf *b, unsigned cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return buf_append(b, u, n);
-}
-
-/* Decodes a string the scanner validated (so every escape is well-formed). */
-static int jstr_decode(buf *out, const char *p, size_t n) {
-    const char *end = p + n;
-    buf_clear(out);
-    if (buf_reserve(out, n) != 0)
-        return -1;
-    while (p < end) {
-        const char *bs = memchr(p, '\\', (size_t)(end - p));
-        if (!bs)
-            return buf_append(out, p, (size_t)(end - p));
-        if (buf_append(out, p, (size_t)(bs - p)) != 0)
-            return -1;
-        char c = bs[1], r;
-        if (c == 'u') {
-            unsigned cp, lo;
-            hex4(bs + 2, &cp);
-            p = bs + 6;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                hex4(bs + 8, &lo);
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                p = bs + 12;
-            }
-            if (put_utf8(out, cp) != 0)
-                return -1;
-            continue;
-        }
-        switch (c) {
-        case 'b':
-            r = '\b';
-            break;
-        case 'f':
-            r = '\f';
-            break;
-        case 'n':
-            r = '\n';
-            break;
-        case 'r':
-            r = '\r';
-            break;
-        case 't':
-            r = '\t';
-            break;
-        default: /* '"', '\\', '/' */
-            r = c;
-        }
-        if (buf_append_byte(out, r) != 0)
-            return -1;
-        p = bs + 2;
-    }
-    return 0;
-}
-
-const char *provider__jstr_text(provider_decoder *d, const provider_jstr *s, size_t *len) {
-    if (!s->esc) {
-        *len = s->n;
-        return s->p;
-    }
-    if (jstr_decode(&d->scratch, s->p, s->n) != 0) {
-        *len = 0;
-        return NULL;
-    }
-    *len = d->scratch.len;
-    return d->scratch.data;
-}
-
 /* ---- JSON reading helpers -------------------------------------------------------------- */
 
 cJSON *provider__parse(const char *data, size_t len) {
@@ -902,73 +104,44 @@ long provider__count(const cJSON *item) {
     return (long)item->valuedouble;
 }
 
-static const cJSON *get(const cJSON *obj, const char *key) {
+const cJSON *provider__get(const cJSON *obj, const char *key) {
     return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
 }
 
-static const char *get_str(const cJSON *obj, const char *key) {
-    const cJSON *v = get(obj, key);
+const char *provider__get_str(const cJSON *obj, const char *key) {
+    const cJSON *v = provider__get(obj, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A locale-independent strtod for the decimal strings providers send ("0.000003"). */
-static int parse_decimal(const char *s, double *out) {
-    char tmp[64];
-    size_t n = strlen(s);
-    if (n == 0 || n >= sizeof tmp)
-        return 0;
-    const char *dp = localeconv()->decimal_point;
-    for (size_t i = 0; i <= n; i++)
-        tmp[i] = s[i] == '.' && dp && dp[0] ? dp[0] : s[i];
-    char *end;
-    double v = strtod(tmp, &end);
-    if (end == tmp || *end || !isfinite(v))
-        return 0;
-    *out = v;
-    return 1;
-}
-
-/* A number given as a JSON number or as a decimal string; NAN otherwise. */
-static double number_or_string(const cJSON *v) {
-    double x;
-    if (cJSON_IsNumber(v) && isfinite(v->valuedouble))
-        return v->valuedouble;
-    if (cJSON_IsString(v) && parse_decimal(v->valuestring, &x))
-        return x;
-    return NAN;
-}
-
 /* ---- describing an error value --------------------------------------------------------- */
-
-#define JSON_MESSAGE_CAP 1000
-#define TEXT_MESSAGE_CAP 300
 
 /* Renders a validation message (FastAPI / Mistral 422: {"detail":[{"loc":[…],"msg":…}]})
  * as "body.model: Field required (+1 more)"; anything else as compact JSON.  depth bounds
  * the recursion through "detail" objects. */
 static int render_detail(const cJSON *v, buf *out, int depth) {
     if (cJSON_IsString(v))
-        return clean_append_str(out, v->valuestring, JSON_MESSAGE_CAP + CLEAN_SLACK);
-    if (depth < 3 && cJSON_IsObject(v) && get(v, "detail"))
-        return render_detail(get(v, "detail"), out, depth + 1);
+        return provider__clean_append_str(out, v->valuestring,
+                                          PROVIDER_JSON_MESSAGE_CAP + PROVIDER_CLEAN_SLACK);
+    if (depth < 3 && cJSON_IsObject(v) && provider__get(v, "detail"))
+        return render_detail(provider__get(v, "detail"), out, depth + 1);
     const cJSON *first = cJSON_IsArray(v) ? v->child : v;
-    if (cJSON_IsString(first) || (cJSON_IsObject(first) && get_str(first, "msg"))) {
+    if (cJSON_IsString(first) || (cJSON_IsObject(first) && provider__get_str(first, "msg"))) {
         int rc = 0;
-        const cJSON *loc = get(first, "loc");
+        const cJSON *loc = provider__get(first, "loc");
         if (cJSON_IsArray(loc) && loc->child) {
             for (const cJSON *l = loc->child; l && !rc; l = l->next) {
                 if (l != loc->child)
                     rc |= buf_append_byte(out, '.');
                 if (cJSON_IsString(l))
-                    rc |= clean_append_str(out, l->valuestring, 200);
+                    rc |= provider__clean_append_str(out, l->valuestring, 200);
                 else if (cJSON_IsNumber(l))
                     rc |= buf_printf(out, "%.0f", l->valuedouble);
             }
             rc |= buf_append_str(out, ": ");
         }
-        rc |= clean_append_str(out,
-                               cJSON_IsString(first) ? first->valuestring : get_str(first, "msg"),
-                               JSON_MESSAGE_CAP + CLEAN_SLACK);
+        rc |= provider__clean_append_str(
+            out, cJSON_IsString(first) ? first->valuestring : provider__get_str(first, "msg"),
+            PROVIDER_JSON_MESSAGE_CAP + PROVIDER_CLEAN_SLACK);
         int more = cJSON_IsArray(v) ? cJSON_GetArraySize(v) - 1 : 0;
         if (more > 0)
             rc |= buf_printf(out, " (+%d more)", more);
@@ -977,7 +150,8 @@ static int render_detail(const cJSON *v, buf *out, int depth) {
     char *json = cJSON_PrintUnformatted(v);
     if (!json)
         return -1;
-    int rc = clean_append_str(out, json, JSON_MESSAGE_CAP + CLEAN_SLACK);
+    int rc =
+        provider__clean_append_str(out, json, PROVIDER_JSON_MESSAGE_CAP + PROVIDER_CLEAN_SLACK);
     free(json);
     return rc;
 }
@@ -987,12 +161,12 @@ static int upstream_text(const char *raw, buf *out) {
     cJSON *r = cJSON_Parse(raw);
     const char *m = NULL;
     if (cJSON_IsObject(r)) {
-        const cJSON *e = get(r, "error");
-        m = cJSON_IsString(e) ? e->valuestring : get_str(e, "message");
+        const cJSON *e = provider__get(r, "error");
+        m = cJSON_IsString(e) ? e->valuestring : provider__get_str(e, "message");
         if (!m)
-            m = get_str(r, "message");
+            m = provider__get_str(r, "message");
     }
-    int rc = clean_append_str(out, m ? m : raw, out->len + 200);
+    int rc = provider__clean_append_str(out, m ? m : raw, out->len + 200);
     cJSON_Delete(r);
     return rc;
 }
@@ -1004,28 +178,28 @@ static int upstream_text(const char *raw, buf *out) {
  * The kind is metadata.error_type (OpenRouter's name for a numeric code), else code when it
  * is a non-numeric string (OpenAI's codes, "invalid_api_key", are more precise than its
  * types, "invalid_request_error"), else type, else the code as digits. */
-static int error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *msg, long *code,
-                          size_t cap) {
+int provider__error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *msg, long *code,
+                             size_t cap) {
     int rc = 0;
-    const size_t limit = cap + CLEAN_SLACK;
+    const size_t limit = cap + PROVIDER_CLEAN_SLACK;
     buf_clear(kind);
     buf_clear(msg);
     *code = 0;
     if (cJSON_IsString(err)) {
-        rc |= clean_append_str(msg, err->valuestring, limit);
+        rc |= provider__clean_append_str(msg, err->valuestring, limit);
     } else if (cJSON_IsObject(err)) {
-        const cJSON *m = get(err, "message");
+        const cJSON *m = provider__get(err, "message");
         if (cJSON_IsString(m))
-            rc |= clean_append_str(msg, m->valuestring, limit);
+            rc |= provider__clean_append_str(msg, m->valuestring, limit);
         else if (cJSON_IsObject(m) || cJSON_IsArray(m))
             rc |= render_detail(m, msg, 0);
-        else if (get(err, "detail"))
-            rc |= render_detail(get(err, "detail"), msg, 0);
+        else if (provider__get(err, "detail"))
+            rc |= render_detail(provider__get(err, "detail"), msg, 0);
 
-        const cJSON *md = get(err, "metadata");
-        const cJSON *reasons = get(md, "reasons");
-        const char *flagged = get_str(md, "flagged_input");
-        const char *raw = get_str(md, "raw");
+        const cJSON *md = provider__get(err, "metadata");
+        const cJSON *reasons = provider__get(md, "reasons");
+        const char *flagged = provider__get_str(md, "flagged_input");
+        const char *raw = provider__get_str(md, "raw");
         if (cJSON_IsArray(reasons) && reasons->child) {
             rc |= buf_append_str(msg, " (reasons: ");
             int shown = 0;
@@ -1034,31 +208,31 @@ static int error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *m
                     continue;
                 if (shown++)
                     rc |= buf_append_str(msg, ", ");
-                rc |= clean_append_str(msg, r->valuestring, msg->len + 80);
+                rc |= provider__clean_append_str(msg, r->valuestring, msg->len + 80);
             }
             rc |= buf_append_byte(msg, ')');
         }
         if (flagged && *flagged) {
             /* Enough to recognise the passage, not to repeat the document. */
             buf f = {0};
-            rc |= clean_append_str(&f, flagged, 120);
-            clean_finish(&f, 100);
+            rc |= provider__clean_append_str(&f, flagged, 120);
+            provider__clean_finish(&f, 100);
             rc |= buf_printf(msg, " (flagged input: \"%s\")", f.data ? f.data : "");
             buf_free(&f);
         }
         if (raw && *raw) {
-            const char *who = get_str(md, "provider_name");
+            const char *who = provider__get_str(md, "provider_name");
             rc |= buf_append_str(msg, msg->len ? " — " : "");
             if (who && *who) {
-                rc |= clean_append_str(msg, who, msg->len + 60);
+                rc |= provider__clean_append_str(msg, who, msg->len + 60);
                 rc |= buf_append_str(msg, ": ");
             }
             rc |= upstream_text(raw, msg);
         }
 
-        const cJSON *c = get(err, "code");
-        const char *type = get_str(err, "type");
-        const char *etype = get_str(md, "error_type");
+        const cJSON *c = provider__get(err, "code");
+        const char *type = provider__get_str(err, "type");
+        const char *etype = provider__get_str(md, "error_type");
         char digits[32] = "";
         const char *ccode = NULL; /* code as a non-numeric string */
         if (cJSON_IsNumber(c) && isfinite(c->valuedouble) && fabs(c->valuedouble) < 1e15) {
@@ -1067,7 +241,7 @@ static int error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *m
         } else if (cJSON_IsString(c) && c->valuestring[0]) {
             char *end;
             long v = strtol(c->valuestring, &end, 10);
-            if (*end == 0 && is_digit(c->valuestring[0])) {
+            if (*end == 0 && c->valuestring[0] >= '0' && c->valuestring[0] <= '9') {
                 *code = v;
                 snprintf(digits, sizeof digits, "%ld", v);
             } else {
@@ -1080,12 +254,12 @@ static int error_describe(const cJSON *err, const cJSON *root, buf *kind, buf *m
                         : digits[0]     ? digits
                                         : NULL;
         if (k)
-            rc |= clean_append_str(kind, k, 200);
+            rc |= provider__clean_append_str(kind, k, 200);
     }
-    if (msg->len == 0 && root && root != err && get_str(root, "message"))
-        rc |= clean_append_str(msg, get_str(root, "message"), limit);
-    clean_finish(msg, cap);
-    clean_finish(kind, 200);
+    if (msg->len == 0 && root && root != err && provider__get_str(root, "message"))
+        rc |= provider__clean_append_str(msg, provider__get_str(root, "message"), limit);
+    provider__clean_finish(msg, cap);
+    provider__clean_finish(kind, 200);
     return rc ? -1 : 0;
 }
 
@@ -1195,15 +369,15 @@ static void emit_error(provider_decoder *d, long code) {
 void provider__emit_error_json(provider_decoder *d, const cJSON *err, const cJSON *root) {
     long code = 0;
     /* Out of memory leaves a partial message: still worth reporting the error. */
-    error_describe(err, root, &d->kind, &d->message, &code, JSON_MESSAGE_CAP);
+    provider__error_describe(err, root, &d->kind, &d->message, &code, PROVIDER_JSON_MESSAGE_CAP);
     emit_error(d, code);
 }
 
 void provider__emit_error_text(provider_decoder *d, const char *p, size_t n) {
     buf_clear(&d->kind);
     buf_clear(&d->message);
-    clean_append(&d->message, p, n, TEXT_MESSAGE_CAP + CLEAN_SLACK);
-    clean_finish(&d->message, TEXT_MESSAGE_CAP);
+    provider__clean_append(&d->message, p, n, PROVIDER_TEXT_MESSAGE_CAP + PROVIDER_CLEAN_SLACK);
+    provider__clean_finish(&d->message, PROVIDER_TEXT_MESSAGE_CAP);
     emit_error(d, 0);
 }
 
@@ -1213,7 +387,7 @@ static void error_payload(provider_decoder *d, const char *data, size_t len) {
     d->slow++;
     cJSON *root = provider__parse(data, len);
     if (cJSON_IsObject(root)) {
-        const cJSON *e = get(root, "error");
+        const cJSON *e = provider__get(root, "error");
         provider__emit_error_json(d, cJSON_IsObject(e) || cJSON_IsString(e) ? e : root, root);
     } else if (cJSON_IsString(root)) {
         provider__emit_error_json(d, root, NULL);
@@ -1266,8 +440,15 @@ void provider_decoder_field(provider_decoder *d, const char *name, size_t name_l
     error_payload(d, value ? value : "", value ? len : 0);
 }
 
-static int is_space(char c) {
+int provider__is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+void provider__trim(const char **s, const char **end) {
+    while (*s < *end && provider__is_space(**s))
+        (*s)++;
+    while (*end > *s && provider__is_space((*end)[-1]))
+        (*end)--;
 }
 
 /* Feeds s[0..n) as one "message" event; the copy gives it its terminating NUL. */
@@ -1285,10 +466,7 @@ void provider_decoder_eof(provider_decoder *d, const char *pending, size_t len) 
     if (!d || !pending)
         return;
     const char *s = pending, *e = pending + len;
-    while (s < e && is_space(*s))
-        s++;
-    while (e > s && is_space(e[-1]))
-        e--;
+    provider__trim(&s, &e);
     if (s == e)
         return;
     /* Several data lines with "[DONE]" last: the lines before it were a chunk. */
@@ -1301,314 +479,4 @@ void provider_decoder_eof(provider_decoder *d, const char *pending, size_t len) 
         return;
     }
     feed_copy(d, s, (size_t)(e - s));
-}
-
-/* ---- errors before streaming ----------------------------------------------------------- */
-
-static int ci_prefix(const char *s, const char *end, const char *lit) {
-    size_t n = strlen(lit);
-    if ((size_t)(end - s) < n)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != lit[i])
-            return 0;
-    }
-    return 1;
-}
-
-static const char *ci_find(const char *s, const char *end, const char *lit) {
-    for (; s < end; s++)
-        if (ci_prefix(s, end, lit))
-            return s;
-    return NULL;
-}
-
-/* Appends HTML text s[0..n) without tags, with the common entities decoded. */
-static int html_text(buf *out, const char *s, const char *end, size_t limit) {
-    static const struct {
-        const char *name;
-        const char *text;
-    } ents[] = {{"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},  {"&quot;", "\""},
-                {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
-    int rc = 0;
-    while (s < end && !rc && out->len < limit) {
-        if (*s == '<') {
-            const char *gt = memchr(s, '>', (size_t)(end - s));
-            s = gt ? gt + 1 : end;
-            rc |= clean_append(out, " ", 1, limit);
-            continue;
-        }
-        if (*s == '&') {
-            size_t i;
-            for (i = 0; i < sizeof ents / sizeof ents[0]; i++)
-                if (ci_prefix(s, end, ents[i].name))
-                    break;
-            if (i < sizeof ents / sizeof ents[0]) {
-                rc |= clean_append_str(out, ents[i].text, limit);
-                s += strlen(ents[i].name);
-                continue;
-            }
-        }
-        const char *stop = s + 1;
-        while (stop < end && *stop != '<' && *stop != '&')
-            stop++;
-        rc |= clean_append(out, s, (size_t)(stop - s), limit);
-        s = stop;
-    }
-    return rc;
-}
-
-/* The text of the first <tag …>…</tag> in s[0..end), or -2 when there is none. */
-static int html_element(buf *out, const char *s, const char *end, const char *open,
-                        const char *close) {
-    const char *t = ci_find(s, end, open);
-    if (!t)
-        return -2;
-    const char *gt = memchr(t, '>', (size_t)(end - t));
-    if (!gt)
-        return -2;
-    const char *stop = ci_find(gt + 1, end, close);
-    return html_text(out, gt + 1, stop ? stop : end, TEXT_MESSAGE_CAP + CLEAN_SLACK);
-}
-
-static int html_message(buf *msg, const char *s, const char *end) {
-    /* Scripts and styles would dominate a tag-stripped page: look at the head of the
-     * document only, where error pages put their title and heading. */
-    const char *cut = end - s > 65536 ? s + 65536 : end;
-    int rc = html_element(msg, s, cut, "<title", "</title");
-    if (rc == 0 && msg->len == 0)
-        rc = -2;
-    if (rc == -2)
-        rc = html_element(msg, s, cut, "<h1", "</h1");
-    if (rc == 0 && msg->len == 0)
-        rc = -2;
-    if (rc == -2) {
-        const char *body = ci_find(s, cut, "<body");
-        rc = html_text(msg, body ? body : s, cut, TEXT_MESSAGE_CAP + CLEAN_SLACK);
-    }
-    clean_finish(msg, TEXT_MESSAGE_CAP);
-    return rc;
-}
-
-static int text_message(buf *msg, const char *s, const char *end) {
-    while (s < end && is_space(*s))
-        s++;
-    const char *eol = s;
-    while (eol < end && *eol != '\n' && *eol != '\r')
-        eol++;
-    int rc = clean_append(msg, s, (size_t)(eol - s), TEXT_MESSAGE_CAP + CLEAN_SLACK);
-    clean_finish(msg, TEXT_MESSAGE_CAP);
-    return rc;
-}
-
-/* The error inside a JSON error body, or NULL when the document says none. */
-static const cJSON *json_error_value(const cJSON *root) {
-    if (cJSON_IsArray(root)) /* Google's OpenAI-compatible API: [{"error":{…}}] */
-        root = root->child;
-    if (!cJSON_IsObject(root))
-        return NULL;
-    const cJSON *e = get(root, "error");
-    if (cJSON_IsObject(e) || (cJSON_IsString(e) && e->valuestring[0]))
-        return e;
-    if (get(root, "message") || get(root, "detail"))
-        return root; /* Mistral / vLLM flat, FastAPI */
-    return NULL;
-}
-
-int provider_parse_error(const char *body, size_t len, const char *content_type, char **kind,
-                         char **message) {
-    *kind = NULL;
-    *message = NULL;
-    if (!body)
-        return 0;
-    const char *s = body, *end = body + len;
-    while (s < end && is_space(*s))
-        s++;
-    while (end > s && is_space(end[-1]))
-        end--;
-    if (s == end)
-        return 0;
-    const char *ct = content_type ? content_type : "";
-    buf k = {0}, m = {0};
-    int rc = 0, done = 0;
-    if (strstr(ct, "json") || *s == '{' || *s == '[') {
-        cJSON *root = cJSON_ParseWithLength(s, (size_t)(end - s));
-        const cJSON *err = json_error_value(root);
-        if (err) {
-            long code;
-            rc = error_describe(err, cJSON_IsArray(root) ? root->child : root, &k, &m, &code,
-                                JSON_MESSAGE_CAP);
-            done = 1;
-        } else if (root) {
-            /* JSON without a recognisable error: compact, so a pretty-printed body does not
-             * come out as "{". */
-            char *json = cJSON_PrintUnformatted(root);
-            rc = json ? clean_append_str(&m, json, TEXT_MESSAGE_CAP + CLEAN_SLACK) : -1;
-            clean_finish(&m, TEXT_MESSAGE_CAP);
-            free(json);
-            done = 1;
-        }
-        cJSON_Delete(root);
-    }
-    if (!done) {
-        if (strstr(ct, "html") || *s == '<')
-            rc = html_message(&m, s, end);
-        else
-            rc = text_message(&m, s, end);
-        if (rc == -2)
-            rc = 0;
-    }
-    if (rc != 0) {
-        buf_free(&k);
-        buf_free(&m);
-        return -1;
-    }
-    *kind = k.len ? buf_steal(&k) : NULL;
-    *message = m.len ? buf_steal(&m) : NULL;
-    buf_free(&k);
-    buf_free(&m);
-    return 0;
-}
-
-/* ---- model lists ------------------------------------------------------------------------ */
-
-static char *dup_str(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-/* USD per token → USD per million tokens, rounded to a millionth of a dollar per million
- * (so "0.000003" gives 3, not 2.9999999999999996). */
-static double per_mtok(const cJSON *v) {
-    double x = number_or_string(v);
-    if (isnan(x) || x < 0)
-        return -1;
-    return round(x * 1e12) / 1e6;
-}
-
-static long context_of(const cJSON *m) {
-    static const char *const keys[] = {"context_length", "max_context_length", "max_model_len",
-                                       "context_window"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        double x = number_or_string(get(m, keys[i]));
-        if (!isnan(x) && x > 0)
-            return x >= (double)LONG_MAX ? LONG_MAX : (long)x;
-    }
-    double x = number_or_string(get(get(m, "top_provider"), "context_length"));
-    return !isnan(x) && x > 0 && x < (double)LONG_MAX ? (long)x : -1;
-}
-
-void provider_models_free(provider_model *m, size_t count) {
-    if (!m)
-        return;
-    for (size_t i = 0; i < count; i++) {
-        free(m[i].id);
-        free(m[i].name);
-    }
-    free(m);
-}
-
-int provider_parse_models(const char *body, size_t len, provider_model **out, size_t *count) {
-    *out = NULL;
-    *count = 0;
-    if (!body)
-        return -2;
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *list = cJSON_IsArray(root) ? root : NULL;
-    if (!list && cJSON_IsArray(get(root, "data")))
-        list = get(root, "data");
-    if (!list && cJSON_IsArray(get(root, "models"))) /* Ollama's native /api/tags */
-        list = get(root, "models");
-    if (!list) {
-        cJSON_Delete(root);
-        return -2;
-    }
-    int size = cJSON_GetArraySize(list);
-    provider_model *m = size > 0 ? calloc((size_t)size, sizeof *m) : NULL;
-    if (size > 0 && !m) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    size_t n = 0;
-    int rc = 0;
-    for (const cJSON *e = list->child; e && rc == 0; e = e->next) {
-        const char *id = get_str(e, "id");
-        if (!id || !*id)
-            id = get_str(e, "model"); /* Ollama's native list */
-        if (!id || !*id)
-            continue;
-        const char *name = get_str(e, "name");
-        if (!name || !*name)
-            name = get_str(e, "display_name");
-        provider_model *x = &m[n];
-        x->id = dup_str(id);
-        x->name = name && *name ? dup_str(name) : NULL;
-        if (!x->id || (name && *name && !x->name)) {
-            free(x->id);
-            free(x->name);
-            rc = -1;
-            break;
-        }
-        x->context_length = context_of(e);
-        const cJSON *pricing = get(e, "pricing");
-        x->prompt_usd_per_mtok = per_mtok(get(pricing, "prompt"));
-        x->completion_usd_per_mtok = per_mtok(get(pricing, "completion"));
-        n++;
-    }
-    cJSON_Delete(root);
-    if (rc != 0) {
-        provider_models_free(m, n);
-        return rc;
-    }
-    if (n == 0) {
-        free(m);
-        m = NULL;
-    }
-    *out = m;
-    *count = n;
-    return 0;
-}
-
-/* ---- key information -------------------------------------------------------------------- */
-
-static void key_info_reset(provider_key_info *k) {
-    k->label = NULL;
-    k->limit = k->limit_remaining = k->usage = k->usage_monthly = NAN;
-    k->is_free_tier = 0;
-}
-
-void provider_key_info_free(provider_key_info *k) {
-    if (!k)
-        return;
-    free(k->label);
-    key_info_reset(k);
-}
-
-int provider_parse_key_info(const char *body, size_t len, provider_key_info *out) {
-    key_info_reset(out);
-    if (!body)
-        return -2;
-    cJSON *root = cJSON_ParseWithLength(body, len);
-    const cJSON *data = get(root, "data");
-    if (!cJSON_IsObject(data)) {
-        cJSON_Delete(root);
-        return -2;
-    }
-    int rc = 0;
-    const char *label = get_str(data, "label");
-    if (label && !(out->label = dup_str(label)))
-        rc = -1;
-    out->limit = number_or_string(get(data, "limit"));
-    out->limit_remaining = number_or_string(get(data, "limit_remaining"));
-    out->usage = number_or_string(get(data, "usage"));
-    out->usage_monthly = number_or_string(get(data, "usage_monthly"));
-    out->is_free_tier = cJSON_IsTrue(get(data, "is_free_tier"));
-    cJSON_Delete(root);
-    return rc;
 }

@@ -22,10 +22,11 @@
  *
  * content_block_delta is nearly every event of a stream, so a scanner reads it without
  * cJSON (an_fast); it leaves everything else, and anything unusual, to cJSON, which then
- * defines the meaning (see provider.c).
+ * defines the meaning (see provider_scan.c).
  */
-#define AMI_PROVIDER_INTERNAL
 #include "ami/provider.h"
+
+#include "provider_internal.h"
 
 #include <limits.h>
 #include <math.h>

@@ -21,8 +21,9 @@
  * and are never read.  A document with none of model/choices/error/usage is not
  * understood (counted as ignored).
  */
-#define AMI_PROVIDER_INTERNAL
 #include "ami/provider.h"
+
+#include "provider_internal.h"
 
 #include <math.h>
 #include <string.h>

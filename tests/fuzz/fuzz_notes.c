@@ -1,4 +1,4 @@
-/* libFuzzer target for the notes parser (src/notes.c).
+/* libFuzzer target for the notes parser (src/notes.c, src/notes_syntax.c).
  *
  * Input: byte 0 = number of extra cuts (low 4 bits) and flags (0x10: stop at an event given
  * by the next byte); then the cut gaps, one byte each; the rest is the answer.

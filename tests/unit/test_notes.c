@@ -1,4 +1,4 @@
-/* Tests for the streaming notes parser (src/notes.c).
+/* Tests for the streaming notes parser (src/notes.c, src/notes_syntax.c).
  *
  * Each answer goes through check_answer(): it is parsed whole, byte by byte, cut in two at
  * every position and in random splits, and every way must give the same full transcript
