@@ -62,9 +62,14 @@ end
 -- is bold or italic.
 local function inline(out, line)
   local code = {}
-  for s, e in matches(line, '`[^`]+`') do
-    add(out, 'AmiCode', s - 1, e)
-    code[#code + 1], code[#code + 2] = s - 1, e
+  if line:find('`', 1, true) then
+    for s, e in matches(line, '`[^`]+`') do
+      add(out, 'AmiCode', s - 1, e)
+      code[#code + 1], code[#code + 2] = s - 1, e
+    end
+  end
+  if not line:find('*', 1, true) then
+    return
   end
   for s, e in matches(line, '%*%*[^%s*][^*]-%*%*') do
     if not in_code(code, s - 1, e) then
@@ -82,12 +87,27 @@ end
 -- patterns would cost milliseconds on a line of a hundred kilobytes.
 local INLINE_MAX = 4000
 
+-- Bytes that %s matches; what a line's first other byte is decides which block patterns can
+-- match at all (most lines are prose: no pattern but the inline ones is tried on them).
+local SPACE = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+local B_TICK, B_TILDE, B_HASH, B_GT = 96, 126, 35, 62
+local RULE_START = { [45] = true, [42] = true, [95] = true } -- - * _
+local ITEM_START = { [45] = true, [42] = true, [43] = true } -- - * +
+
 --- The spans of line as a flat list { s, e, group, ... } (0-based, end exclusive).
 --- st.fence: the open code fence, if any; updated unless peek (the line is not complete
 --- yet: it will be computed again).  Pure: no buffer is read or written.
 function M.spans_of(line, st, peek)
   local out = {}
-  local fence = line:match('^%s*(```+)') or line:match('^%s*(~~~+)')
+  local c = line:byte(1)
+  if c and SPACE[c] then
+    local i = line:find('%S')
+    c = i and line:byte(i)
+  end
+  local fence
+  if c == B_TICK or c == B_TILDE then
+    fence = line:match('^%s*(```+)') or line:match('^%s*(~~~+)')
+  end
   if st.fence then
     if fence and fence:sub(1, 1) == st.fence:sub(1, 1) and #fence >= #st.fence then
       add(out, 'AmiCodeDelimiter', 0, #line)
@@ -102,15 +122,17 @@ function M.spans_of(line, st, peek)
     if not peek then
       st.fence = fence
     end
-  elseif line:find('^#+%s') then
+  elseif line:byte(1) == B_HASH and line:find('^#+%s') then
     add(out, 'AmiHeading', 0, #line)
-  elseif line:find('^>') then
+  elseif line:byte(1) == B_GT then
     add(out, 'AmiQuote', 0, #line)
-  elseif line:find('^%s*[-*_]%s*[-*_]%s*[-*_][-*_%s]*$') then
+  elseif RULE_START[c] and line:find('^%s*[-*_]%s*[-*_]%s*[-*_][-*_%s]*$') then
     add(out, 'AmiRule', 0, #line)
   else
-    local s, e = line:find('^%s*[-*+]%s')
-    if not s then
+    local s, e
+    if ITEM_START[c] then
+      s, e = line:find('^%s*[-*+]%s')
+    elseif c and c >= 48 and c <= 57 then
       s, e = line:find('^%s*%d+[.)]%s')
     end
     if s then
