@@ -82,25 +82,47 @@ local held = {} -- events waiting for depth 0, in order: held[held_next .. held_
 local held_next, held_last = 1, 0
 local flush_scheduled = false
 
--- At most TICK_BYTES of answer text are put into buffers per turn of Neovim's loop; a bigger
--- delta (a flood: the host's frames grow to 100 ms, ~8 KiB and more) is cut at a UTF-8
--- boundary, and the rest, with every event after it, waits PIECE_MS: keys, redraws and other
--- RPC clients get their turn in between, so no single turn blocks the editor for long.  A real
--- model's frame (a few hundred bytes) is never cut.
-local TICK_BYTES = 4096
+-- At most TICK_BYTES of answer text, or TICK_LINES lines of it, are put into buffers per turn
+-- of Neovim's loop; a bigger delta (a flood: the host's frames grow to 100 ms, tens of KiB) is
+-- cut after a line or at a UTF-8 boundary, and the rest, with every event after it, waits
+-- PIECE_MS: keys, redraws and other RPC clients get their turn in between, so no single turn
+-- blocks the editor for long.  A real model's frame (a few hundred bytes) is never cut.
+-- Measured (doc/BENCHMARKS.md, "Pieces of a flood"): a turn costs about the same whether it
+-- puts in 120 lines or 400 (the redraw after it, bounded by the window, dominates; 0.5-2 ms),
+-- and on a line without a break the redraw costs per byte of the whole line, whatever the
+-- piece: smaller pieces only add turns (4 KiB pieces cost 0.7.2 twice the CPU of these).
+local TICK_BYTES = 32768
+local TICK_LINES = 400
 local PIECE_MS = 8
+M.TICK_BYTES, M.TICK_LINES = TICK_BYTES, TICK_LINES -- (read by the tests)
 
--- The first n bytes of s, or fewer so as not to cut a UTF-8 sequence (never 0 bytes).
-local function utf8_head(s, n)
-  local cut = n
-  while cut > 1 do
-    local b = s:byte(cut + 1)
-    if not b or b < 0x80 or b >= 0xC0 then
+-- The end (1-based, inclusive) of the part of text from byte `from` that fits in a turn with
+-- `bytes` and `lines` left: after its lines-th newline, else at most `bytes` bytes, not cutting
+-- a UTF-8 sequence (never less than one byte).  Also returns the newlines in that part.
+local function fit(text, from, bytes, lines)
+  local stop = math.min(#text, from + bytes - 1)
+  local k, i = 0, from
+  while true do
+    local j = text:find('\n', i, true)
+    if not j or j > stop then
       break
     end
-    cut = cut - 1
+    k = k + 1
+    if k >= lines then
+      return j, k
+    end
+    i = j + 1
   end
-  return cut
+  if stop < #text then
+    while stop > from do
+      local b = text:byte(stop + 1)
+      if b < 0x80 or b >= 0xC0 then
+        break
+      end
+      stop = stop - 1
+    end
+  end
+  return stop, k
 end
 
 local flush_held
@@ -116,31 +138,38 @@ local function schedule_flush(later)
   end
 end
 
--- Emits the held events in order, within the turn's text budget.
+-- Emits the held events in order, within the turn's budget.  A delta cut short stays held with
+-- `from`, the first byte not yet emitted (its text is never copied but piece by piece).
 flush_held = function()
   flush_scheduled = false
-  local spent = 0
+  local bytes, lines = TICK_BYTES, TICK_LINES
   while held_next <= held_last do
     if depth > 0 then
       return -- a handler is calling the host: the rest waits for it (see M.request)
     end
     local ev = held[held_next]
-    if ev.type == 'delta' and ev.text and spent + #ev.text > TICK_BYTES then
-      if spent > 0 then
+    local text = ev.type == 'delta' and ev.text
+    if text then
+      local from = ev.from or 1
+      if bytes <= 0 or lines <= 0 then
         return schedule_flush(true)
       end
-      local cut = utf8_head(ev.text, TICK_BYTES)
-      if cut < #ev.text then
-        held[held_next] = { type = 'delta', id = ev.id, text = ev.text:sub(cut + 1) }
-        emit({ type = 'delta', id = ev.id, text = ev.text:sub(1, cut) })
+      local stop, k = fit(text, from, bytes, lines)
+      if stop < #text then
+        if bytes < TICK_BYTES then
+          return schedule_flush(true) -- text went in this turn: the big one gets a turn of its own
+        end
+        ev.from = stop + 1
+        emit({ type = 'delta', id = ev.id, text = text:sub(from, stop) })
         return schedule_flush(true)
+      end
+      bytes, lines = bytes - (stop - from + 1), lines - k
+      if from > 1 then
+        ev = { type = 'delta', id = ev.id, text = text:sub(from) }
       end
     end
     held[held_next] = nil
     held_next = held_next + 1
-    if ev.type == 'delta' and ev.text then
-      spent = spent + #ev.text
-    end
     emit(ev)
   end
   held, held_next, held_last = {}, 1, 0

@@ -262,12 +262,12 @@ function M.insert(region, text, ends_body)
   if not api.nvim_buf_is_valid(buf) then
     return
   end
-  -- Where the tail is: known from the last piece while nobody else changed the buffer,
-  -- else read from its extmark.
-  local row, col
+  -- Where the tail is, and the text of its line (up to PEEK_MAX bytes): known from the last
+  -- piece while nobody else changed the buffer, else read from its extmark.
+  local row, col, partial
   local cached = region.at
   if cached and cached[3] == api.nvim_buf_get_changedtick(buf) then
-    row, col = cached[1], cached[2]
+    row, col, partial = cached[1], cached[2], cached[4]
   else
     local pos = api.nvim_buf_get_extmark_by_id(buf, ns, region.tail, {})
     row, col = pos[1], pos[2]
@@ -287,18 +287,29 @@ function M.insert(region, text, ends_body)
     region.at = nil
     error(err)
   end
-  region.at = { row + n - 1, (n > 1 and 0 or col) + #lines[n], api.nvim_buf_get_changedtick(buf) }
+  local last = row + n - 1
+  local len = (n > 1 and 0 or col) + #lines[n]
+  local hl_own = own_hl[buf]
+  -- The tail's line as it is now, when known without reading the buffer.
+  local now
+  if n > 1 then
+    now = lines[n]
+  elseif partial and hl_own then
+    now = partial .. lines[1]
+  end
+  region.at = { last, len, api.nvim_buf_get_changedtick(buf), now and #now <= PEEK_MAX and now or nil }
   if wins then
     follow(buf, wins)
   end
-  if not own_hl[buf] then
+  if not hl_own then
     return
   end
   -- Lines row .. row + #lines - 2 are complete now: their spans are computed for good.  The
-  -- first one began before this piece: read it back (once per line, when it ends).
+  -- first one began before this piece: read it back unless known (once per line, when it ends).
   local st = region.hl
   if n > 1 then
-    hl.line(buf, row, api.nvim_buf_get_lines(buf, row, row + 1, false)[1], st)
+    local first = partial and partial .. lines[1] or api.nvim_buf_get_lines(buf, row, row + 1, false)[1]
+    hl.line(buf, row, first, st)
     if ends_body then
       st.fence = nil
     end
@@ -307,11 +318,12 @@ function M.insert(region, text, ends_body)
     end
   end
   -- The line being written: computed again with each piece while it is short.
-  local last = row + n - 1
-  local len = (n > 1 and 0 or col) + #lines[n]
   if len > 0 and len <= PEEK_MAX then
-    local line = n > 1 and lines[n] or api.nvim_buf_get_lines(buf, last, last + 1, false)[1]
-    hl.line(buf, last, line, st, true)
+    if not now then
+      now = api.nvim_buf_get_lines(buf, last, last + 1, false)[1]
+      region.at[4] = now
+    end
+    hl.line(buf, last, now, st, true)
   end
 end
 

@@ -160,36 +160,66 @@ T[#T + 1] = { 'events_arriving_during_a_call_into_the_engine_wait_for_it', funct
   h.ok(not vim.fn.execute("messages"):find("unknown request id", 1, true), "no unknown response")
 end }
 
-T[#T + 1] = { 'a_flood_is_put_in_by_pieces_and_nothing_is_lost_or_cut', function()
-  -- One event of 30,000 bytes of two-byte characters: handled by pieces of at most 4 KiB, one
-  -- per turn of the loop, never inside a character, in order, the end after the last piece.
+-- Feeds one dispatch of events to the host module and collects what its listeners get for
+-- answer `id`, turn by turn, until the 'done' event.
+local function pieces_of(events, id)
   local host = require('ami.host')
   local pieces, order, active = {}, {}, true
   host.on('delta', function(ev)
-    if active and ev.id == 4242 then
+    if active and ev.id == id then
       pieces[#pieces + 1] = ev.text
       order[#order + 1] = 'delta'
     end
   end)
   host.on('done', function(ev)
-    if active and ev.id == 4242 then
+    if active and ev.id == id then
       order[#order + 1] = 'done'
     end
   end)
-  local text = ('é'):rep(15000)
-  host._dispatch({ { type = 'delta', id = 4242, text = text }, { type = 'done', id = 4242 } })
-  h.eq(1, #pieces, 'one piece at once')
-  h.ok(#pieces[1] <= 4096 and #pieces[1] >= 4094, 'a piece is at most 4 KiB: ' .. #pieces[1])
+  host._dispatch(events)
+  local at_once = #pieces
   h.wait(function()
     return order[#order] == 'done'
   end, 5000, 'the end')
   active = false
+  h.eq(#pieces + 1, #order, 'the end after the last piece')
+  return pieces, at_once
+end
+
+T[#T + 1] = { 'a_flood_is_put_in_by_pieces_and_nothing_is_lost_or_cut', function()
+  -- One event of 80,000 bytes of two-byte characters without a line break: handled by pieces
+  -- of at most TICK_BYTES, one per turn of the loop, never inside a character, in order.
+  local max = require('ami.host').TICK_BYTES
+  local text = ('é'):rep(40000)
+  local pieces, at_once = pieces_of({ { type = 'delta', id = 4242, text = text }, { type = 'done', id = 4242 } }, 4242)
+  h.eq(1, at_once, 'one piece at once')
   h.eq(table.concat(pieces), text, 'every byte, in order')
   for _, p in ipairs(pieces) do
-    h.ok(#p <= 4096 and p:sub(1, 2) == 'é', 'whole characters only')
+    h.ok(#p <= max and #p >= max - 2 or p == pieces[#pieces], 'a piece is at most TICK_BYTES: ' .. #p)
+    h.ok(p:sub(1, 2) == 'é' and p:sub(-2) == 'é', 'whole characters only')
   end
-  h.eq(#pieces + 1, #order)
-  h.ok(#pieces >= 8, 'by pieces: ' .. #pieces)
+  h.ok(#pieces >= math.ceil(#text / max), 'by pieces: ' .. #pieces)
+end }
+
+T[#T + 1] = { 'a_flood_of_lines_is_put_in_by_whole_lines_and_a_small_delta_goes_first', function()
+  -- 1,000 short lines in one event after a small one: the small one goes alone (the big one
+  -- gets turns of its own), then pieces of at most TICK_LINES lines, each ending a line.
+  local nl = require('ami.host').TICK_LINES
+  local lines = {}
+  for i = 1, 1000 do
+    lines[i] = 'line ' .. i
+  end
+  local text = table.concat(lines, '\n') .. '\n'
+  local pieces, at_once = pieces_of({ { type = 'delta', id = 4243, text = 'Hello ' },
+    { type = 'delta', id = 4243, text = text }, { type = 'done', id = 4243 } }, 4243)
+  h.eq(1, at_once, 'the small delta alone in the first turn')
+  h.eq('Hello ', pieces[1])
+  h.eq(table.concat(pieces, '', 2), text, 'every byte, in order')
+  for i = 2, #pieces do
+    local _, n = pieces[i]:gsub('\n', '')
+    h.ok(n <= nl and pieces[i]:sub(-1) == '\n', 'piece ' .. i .. ': whole lines, at most TICK_LINES: ' .. n)
+  end
+  h.ok(#pieces - 1 >= math.ceil(1000 / nl), 'by pieces: ' .. #pieces)
 end }
 
 T[#T + 1] = { 'an_empty_buffer_is_refused_without_a_request', function()

@@ -183,4 +183,40 @@ T[#T + 1] = { 'the_text_stays_whole_when_the_thread_changes_between_two_pieces',
   h.contains(h.text(t.buf), '## changed header 10')
 end }
 
+T[#T + 1] = { 'spans_are_the_same_whatever_the_pieces_and_changes_between_them', function()
+  -- The answer put in by pieces of every size (within a line, across lines, whole), with the
+  -- header rewritten between some of them (the tail's line is then read back): each row's
+  -- spans are those of its final text, as if computed on the whole answer at once.
+  require('ami.config').setup({})
+  local sidebar = require('ami.sidebar')
+  local hl = require('ami.highlight')
+  local text = ANSWER .. '\nend **of** the `answer`\n'
+  math.randomseed(7)
+  for round = 1, 20 do
+    local buf = sidebar.buffer('pieces-' .. round)
+    local region = sidebar.open_region(buf, { '## header' })
+    local i = 1
+    while i <= #text do
+      local n = math.random(1, round <= 10 and 12 or 80)
+      sidebar.insert(region, text:sub(i, i + n - 1))
+      i = i + n
+      if math.random() < 0.2 then
+        sidebar.set_header_line(region, 0, '## header ' .. i)
+      end
+    end
+    local first, last = sidebar.body_range(region)
+    local rows = api.nvim_buf_get_lines(buf, first - 1, last, false)
+    h.eq(text, table.concat(rows, '\n'), 'round ' .. round .. ': the text')
+    local st = {}
+    for k, line in ipairs(rows) do
+      local want = hl.spans_of(line, st, k == #rows)
+      if k == #rows and line == '' then
+        want = {} -- the line being written is highlighted once it holds something
+      end
+      local got = hl.spans(buf, first - 2 + k) or {}
+      h.eq(vim.inspect(#want > 0 and want or {}), vim.inspect(got), ('round %d, row %d: %q'):format(round, k, line))
+    end
+  end
+end }
+
 return T
