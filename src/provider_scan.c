@@ -12,6 +12,7 @@
  */
 #include "ami/provider.h"
 
+#include "ami/utf8.h"
 #include "provider_internal.h"
 
 #include <stdint.h>
@@ -407,27 +408,7 @@ provider_jstr provider__jstr_cjson(const cJSON *item) {
 
 static int put_utf8(buf *b, unsigned cp) {
     char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xC0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xE0 | cp >> 12);
-        u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        u[0] = (char)(0xF0 | cp >> 18);
-        u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-        u[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return buf_append(b, u, n);
+    return buf_append(b, u, utf8_encode(cp, u));
 }
 
 /* Decodes a string the scanner validated (so every escape is well-formed). */

@@ -44,4 +44,8 @@ size_t utf8_cut(const char *s, size_t len, size_t max);
 /// Returns 1 when s[0..len) is well-formed UTF-8 (the empty string is), 0 otherwise.
 int utf8_valid(const char *s, size_t len);
 
+/// Writes code point cp (at most 0x10FFFF; the caller maps surrogates) as UTF-8 into out and
+/// returns its length, 1 to 4.
+size_t utf8_encode(unsigned cp, char out[4]);
+
 #endif

@@ -20,7 +20,8 @@
  * Build and run (from the repository root):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_DEFAULT_SOURCE \
  *     -D_POSIX_C_SOURCE=200809L -Iinclude -I/usr/include/cjson \
- *     tests/fuzz/fuzz_provider_openai.c src/provider*.c src/buf.c src/log.c -lcjson -lm \
+ *     tests/fuzz/fuzz_provider_openai.c src/provider*.c src/buf.c src/log.c src/utf8.c \
+ *     -lcjson -lm \
  *     -o /tmp/fuzz_provider_openai
  *   cp -r tests/fuzz/corpus/provider_openai /tmp/corpus_po && \
  *     /tmp/fuzz_provider_openai -max_total_time=60 /tmp/corpus_po

@@ -377,9 +377,37 @@ static void test_valid(void) {
     CHECK(!utf8_valid(S("0123456789abcdef0123456789\x80")));
 }
 
+/* utf8_encode: the shortest form at each length's bounds, well-formed and decoding back. */
+static void test_encode(void) {
+    static const struct {
+        unsigned cp;
+        const char *want;
+    } cases[] = {{0x00, "\x00"},
+                 {0x41, "A"},
+                 {0x7F, "\x7F"},
+                 {0x80, "\xC2\x80"},
+                 {0xE9, "\xC3\xA9"},
+                 {0x7FF, "\xDF\xBF"},
+                 {0x800, "\xE0\xA0\x80"},
+                 {0xFFFD, "\xEF\xBF\xBD"},
+                 {0xFFFF, "\xEF\xBF\xBF"},
+                 {0x10000, "\xF0\x90\x80\x80"},
+                 {0x1F600, "\xF0\x9F\x98\x80"},
+                 {0x10FFFF, "\xF4\x8F\xBF\xBF"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[4];
+        size_t n = utf8_encode(cases[i].cp, out);
+        size_t want = cases[i].cp == 0 ? 1 : strlen(cases[i].want);
+        CHECK_INT(n, want);
+        CHECK(memcmp(out, cases[i].want, want) == 0);
+        CHECK(utf8_valid(out, n));
+    }
+}
+
 int main(void) {
     ref_init();
     RUN(test_valid_passes_through);
+    RUN(test_encode);
     RUN(test_nul_preserved);
     RUN(test_stray_bytes);
     RUN(test_overlongs);
