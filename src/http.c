@@ -33,22 +33,24 @@
  * CANCELLED is handled inside http_cancel() when called outside libcurl; inside libcurl the
  * transfer waits on the work queue for settle().  No callback of it runs after CANCELLED,
  * and http_cancel() during FINISHING does nothing.
+ *
+ * The easy handle's callbacks are src/http_receive.c (the response) and src/http_trace.c
+ * (AMI_HTTP_TRACE); how an ended transfer is named, src/http_classify.c.  They share
+ * src/http_internal.h, which holds struct http_transfer.
  */
 #include "ami/http.h"
 
 #include "ami/buf.h"
 #include "ami/log.h"
+#include "http_internal.h"
 
 #include <assert.h>
 #include <curl/curl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #ifndef AMI_VERSION
 #define AMI_VERSION "dev"
@@ -57,9 +59,6 @@
 #define HTTP_DEFAULT_CONNECT_MS  10000L
 #define HTTP_DEFAULT_LOW_SPEED_S 30L
 #define HTTP_DEFAULT_ERROR_BODY  ((size_t)64 * 1024)
-#define HTTP_MESSAGE_MAX         512
-#define HTTP_REASON_MAX          64
-#define HTTP_TRACE_LINE_MAX      1024
 
 typedef struct http_sock {
     uv_poll_t poll; /* first: the close callback gets the uv_handle_t back */
@@ -67,55 +66,6 @@ typedef struct http_sock {
     http_client *c;
     struct http_sock *prev, *next; /* the client's sockets not yet closing */
 } http_sock;
-
-/* Why our own write/header callback stopped a transfer. */
-typedef enum { ABORT_NONE = 0, ABORT_TOOBIG, ABORT_NOMEM, ABORT_STALL } http_abort;
-
-struct http_transfer {
-    http_client *c;
-    CURL *easy;
-    http_callbacks cbs;
-    void *ud;
-    unsigned id;
-
-    /* receive path (write callback) */
-    int cancelled;
-    long status; /* final status, set when the head is complete */
-    size_t body_bytes;
-    size_t max_body;
-    size_t max_error_body;
-    buf error_body;
-    double ttfb_secs;
-    uint64_t start_ns;
-    http_abort abort;
-
-    /* response head */
-    int head_started; /* any status line seen */
-    int head_done;    /* final head complete; later header lines are trailers */
-    char *content_type;
-    long retry_after;
-    char reason[HTTP_REASON_MAX];
-
-    /* request */
-    struct curl_slist *headers;
-    char *body;
-    char *host;
-    long port;
-    int tls;
-    long low_speed_secs;   /* 0: off */
-    uint64_t quiet_since;  /* when the last byte arrived, or the request went out (0: not yet) */
-    long total_timeout_ms; /* 0: none */
-
-    /* lifecycle */
-    int added;     /* in the multi handle */
-    int queued;    /* on the client's work queue */
-    int finishing; /* on_done is running */
-    http_transfer *prev, *next;
-    http_transfer *qnext;
-
-    char errbuf[CURL_ERROR_SIZE];
-    char message[HTTP_MESSAGE_MAX];
-};
 
 struct http_client {
     uv_loop_t *loop;
@@ -372,205 +322,6 @@ static void transfer_destroy(http_client *c, http_transfer *t) {
     transfer_free(t);
 }
 
-/* Writes one sentence into t->message: control characters become spaces (the detail comes
- * from libcurl and the network) and registered secrets are masked. */
-static const char *set_message(http_transfer *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-
-static const char *set_message(http_transfer *t, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(t->message, sizeof t->message, fmt, ap);
-    va_end(ap);
-    for (char *p = t->message; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    return secret_redact(t->message);
-}
-
-/* libcurl's detail for the failure: its error buffer when filled, else its generic text. */
-static const char *curl_detail(const http_transfer *t, CURLcode rc) {
-    return t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
-}
-
-/* "Connection refused" -> "connection refused", for use after a colon. */
-static void lower_first(char *s) {
-    if (s[0] >= 'A' && s[0] <= 'Z' && !(s[1] >= 'A' && s[1] <= 'Z'))
-        s[0] = (char)(s[0] - 'A' + 'a');
-}
-
-static void message_connect(http_transfer *t, CURLcode rc) {
-    long os_errno = 0;
-    char reason[256];
-    if (curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno > 0)
-        snprintf(reason, sizeof reason, "%s", strerror((int)os_errno));
-    else
-        snprintf(reason, sizeof reason, "%s", curl_detail(t, rc));
-    lower_first(reason);
-
-    /* Through a proxy, the socket that failed is the proxy's: name it, not the target. */
-    char *ip = NULL;
-    long port = 0;
-    if (curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0] &&
-        curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK && port > 0 &&
-        port != t->port)
-        set_message(t, "could not connect to the proxy %s port %ld for %s: %s", ip, port, t->host,
-                    reason);
-    else
-        set_message(t, "could not connect to %s port %ld: %s", t->host, t->port, reason);
-}
-
-/* A phase's time in microseconds since the start; 0 when the phase was not reached (or
- * libcurl cannot say, which the callers treat the same way). */
-static curl_off_t info_time(const http_transfer *t, CURLINFO what) {
-    curl_off_t us = 0;
-    if (curl_easy_getinfo(t->easy, what, &us) != CURLE_OK)
-        return 0;
-    return us;
-}
-
-/* CURLE_OPERATION_TIMEDOUT covers three limits; tell them apart by how far the transfer got
- * and how long it ran. */
-static http_code classify_timeout(http_transfer *t) {
-    curl_off_t name_us = info_time(t, CURLINFO_NAMELOOKUP_TIME_T);
-    curl_off_t connect_us = info_time(t, CURLINFO_CONNECT_TIME_T);
-    curl_off_t app_us = info_time(t, CURLINFO_APPCONNECT_TIME_T);
-    curl_off_t pre_us = info_time(t, CURLINFO_PRETRANSFER_TIME_T);
-    curl_off_t total_us = info_time(t, CURLINFO_TOTAL_TIME_T);
-    long elapsed_ms = (long)(total_us / 1000);
-
-    int connected = t->head_started || pre_us > 0 || (connect_us > 0 && (!t->tls || app_us > 0));
-    if (!connected) {
-        if (name_us == 0 && connect_us == 0)
-            set_message(t, "resolving %s timed out after %ld ms", t->host, elapsed_ms);
-        else if (connect_us > 0 && t->tls)
-            set_message(t, "the TLS handshake with %s timed out after %ld ms", t->host, elapsed_ms);
-        else
-            set_message(t, "connecting to %s port %ld timed out after %ld ms", t->host, t->port,
-                        elapsed_ms);
-        return HTTP_ETIMEOUT;
-    }
-    if (t->total_timeout_ms > 0 && elapsed_ms >= t->total_timeout_ms) {
-        set_message(t, "the request to %s did not complete within %ld ms", t->host,
-                    t->total_timeout_ms);
-        return HTTP_ETIMEOUT;
-    }
-    if (t->low_speed_secs > 0) {
-        if (!t->head_started)
-            set_message(t, "no response from %s for %ld s after the request was sent", t->host,
-                        t->low_speed_secs);
-        else
-            set_message(t, "no data from %s for %ld s", t->host, t->low_speed_secs);
-        return HTTP_ESTALL;
-    }
-    set_message(t, "the request to %s timed out: %s", t->host, curl_detail(t, CURLE_OK));
-    return HTTP_ETIMEOUT;
-}
-
-/* Maps how libcurl ended (rc) and what we saw into the result's code and message. */
-static http_code classify(http_transfer *t, CURLcode rc) {
-    if (t->abort == ABORT_STALL && rc == CURLE_ABORTED_BY_CALLBACK) {
-        if (!t->head_started)
-            set_message(t, "no response from %s for %ld s after the request was sent", t->host,
-                        t->low_speed_secs);
-        else
-            set_message(t, "no data from %s for %ld s", t->host, t->low_speed_secs);
-        return HTTP_ESTALL;
-    }
-    if (t->status >= 400 && t->abort != ABORT_NOMEM) {
-        /* The server's verdict is what the caller acts on (retry, re-auth), even if the
-         * error body was cut short or too big afterwards. */
-        if (t->reason[0])
-            set_message(t, "%s answered HTTP %ld (%s)", t->host, t->status, t->reason);
-        else
-            set_message(t, "%s answered HTTP %ld", t->host, t->status);
-        return HTTP_ESTATUS;
-    }
-    switch (rc) {
-    case CURLE_OK:
-        return HTTP_OK;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        set_message(t, "could not resolve host %s", t->host);
-        return HTTP_EDNS;
-    case CURLE_COULDNT_RESOLVE_PROXY:
-        set_message(t, "could not resolve the proxy for %s: %s", t->host, curl_detail(t, rc));
-        return HTTP_EDNS;
-    case CURLE_COULDNT_CONNECT:
-        message_connect(t, rc);
-        return HTTP_ECONNECT;
-    case CURLE_PROXY:
-        set_message(t, "the proxy refused the connection to %s: %s", t->host, curl_detail(t, rc));
-        return HTTP_ECONNECT;
-    case CURLE_PEER_FAILED_VERIFICATION:
-        set_message(t, "TLS certificate verification failed for %s: %s", t->host,
-                    curl_detail(t, rc));
-        return HTTP_ETLS;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-        set_message(t, "the TLS handshake with %s failed: %s", t->host, curl_detail(t, rc));
-        return HTTP_ETLS;
-    case CURLE_OPERATION_TIMEDOUT:
-        return classify_timeout(t);
-    case CURLE_PARTIAL_FILE:
-        set_message(t,
-                    "the connection to %s closed before the response was complete (%zu body "
-                    "bytes received)",
-                    t->host, t->body_bytes);
-        return HTTP_ECLOSED;
-    case CURLE_GOT_NOTHING:
-        set_message(t, "%s closed the connection without sending a response", t->host);
-        return HTTP_ECLOSED;
-    case CURLE_RECV_ERROR:
-        set_message(t, "lost the connection to %s while receiving: %s", t->host,
-                    curl_detail(t, rc));
-        return HTTP_ECLOSED;
-    case CURLE_SEND_ERROR:
-        set_message(t, "lost the connection to %s while sending the request: %s", t->host,
-                    curl_detail(t, rc));
-        return HTTP_ECLOSED;
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        set_message(t, "the HTTP/2 stream from %s failed: %s", t->host, curl_detail(t, rc));
-        return HTTP_ECLOSED;
-    case CURLE_WRITE_ERROR:
-        if (t->abort == ABORT_TOOBIG) {
-            set_message(t, "the response from %s is larger than the %zu-byte limit", t->host,
-                        t->max_body);
-            return HTTP_ETOOBIG;
-        }
-        if (t->abort == ABORT_NOMEM) {
-            set_message(t, "out of memory while receiving from %s", t->host);
-            return HTTP_ENOMEM;
-        }
-        break;
-    case CURLE_OUT_OF_MEMORY:
-        set_message(t, "out of memory while talking to %s", t->host);
-        return HTTP_ENOMEM;
-    case CURLE_WEIRD_SERVER_REPLY:
-        set_message(t, "%s sent a reply that is not HTTP: %s", t->host, curl_detail(t, rc));
-        return HTTP_EOTHER;
-    default:
-        break;
-    }
-    set_message(t, "the request to %s failed: %s", t->host, curl_detail(t, rc));
-    return HTTP_EOTHER;
-}
-
 /* Removes a finished transfer, reports it, frees it. */
 static void finish(http_client *c, CURL *easy, CURLcode rc) {
     char *priv = NULL;
@@ -590,7 +341,7 @@ static void finish(http_client *c, CURL *easy, CURLcode rc) {
 
     http_result res;
     memset(&res, 0, sizeof res);
-    res.code = classify(t, rc);
+    res.code = http__classify(t, rc);
     res.status = t->status;
     res.message = res.code == HTTP_OK ? NULL : t->message;
     if (t->status >= 400) {
@@ -619,8 +370,8 @@ static void fail_start(http_client *c, http_transfer *t, CURLMcode mc) {
     http_result res;
     memset(&res, 0, sizeof res);
     res.code = mc == CURLM_OUT_OF_MEMORY ? HTTP_ENOMEM : HTTP_EOTHER;
-    res.message =
-        set_message(t, "could not start the request to %s: %s", t->host, curl_multi_strerror(mc));
+    res.message = http__set_message(t, "could not start the request to %s: %s", t->host,
+                                    curl_multi_strerror(mc));
     res.retry_after_secs = -1;
     res.ttfb_secs = -1;
     c->active--;
@@ -661,284 +412,6 @@ static void settle(http_client *c) {
         }
     }
     c->in_settle--;
-}
-
-/* ---- transfers: libcurl callbacks ---------------------------------------------------------- */
-
-/* Seconds from now named by a Retry-After value: delta-seconds or an HTTP-date (RFC 9110
- * 10.2.3).  -1 when unreadable. */
-static long parse_retry_after(const char *v, size_t len) {
-    char tmp[128];
-    if (len == 0 || len >= sizeof tmp)
-        return -1;
-    memcpy(tmp, v, len);
-    tmp[len] = '\0';
-    size_t digits = strspn(tmp, "0123456789");
-    if (digits == len) {
-        long secs = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (secs > (LONG_MAX - 9) / 10)
-                return LONG_MAX;
-            secs = secs * 10 + (tmp[i] - '0');
-        }
-        return secs;
-    }
-    time_t when = curl_getdate(tmp, NULL);
-    if (when == (time_t)-1)
-        return -1;
-    time_t now = time(NULL);
-    return when > now ? (long)(when - now) : 0;
-}
-
-static int header_is(const char *line, size_t name_len, const char *name) {
-    return strlen(name) == name_len && strncasecmp(line, name, name_len) == 0;
-}
-
-/* "HTTP/1.1 429 Too Many Requests" -> "Too Many Requests" (printable ASCII, bounded). */
-static void keep_reason(http_transfer *t, const char *line, size_t len) {
-    t->reason[0] = '\0';
-    const char *p = memchr(line, ' ', len);
-    if (!p)
-        return;
-    const char *end = line + len;
-    p++;
-    while (p < end && *p >= '0' && *p <= '9')
-        p++;
-    while (p < end && *p == ' ')
-        p++;
-    size_t n = 0;
-    while (p < end && *p != '\r' && *p != '\n' && n + 1 < sizeof t->reason) {
-        t->reason[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-        p++;
-    }
-    while (n > 0 && t->reason[n - 1] == ' ')
-        n--;
-    t->reason[n] = '\0';
-}
-
-/* CURLOPT_HEADERFUNCTION: one header line at a time, CRLF included.  Heads of 1xx interim
- * responses come first and are dropped; the final head ends with an empty line, where
- * on_response runs.  Trailers after the body are ignored. */
-static size_t on_curl_header(char *line, size_t size, size_t nitems, void *userp) {
-    http_transfer *t = userp;
-    size_t n = size * nitems;
-    if (t->cancelled)
-        return CURL_WRITEFUNC_ERROR;
-    t->quiet_since = uv_hrtime();
-    if (t->head_done)
-        return n;
-
-    if (n >= 5 && memcmp(line, "HTTP/", 5) == 0) {
-        t->head_started = 1;
-        free(t->content_type);
-        t->content_type = NULL;
-        t->retry_after = -1;
-        keep_reason(t, line, n);
-        return n;
-    }
-
-    size_t len = n;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
-    if (len == 0) {
-        long status = 0;
-        if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
-            status = 0; /* unknown: treated as final, and never >= 400 */
-        if (status >= 100 && status < 200)
-            return n; /* interim: the real head follows */
-        t->status = status;
-        t->head_done = 1;
-        if (t->cbs.on_response) {
-            http_response r = {status, t->content_type, t->retry_after};
-            t->cbs.on_response(t->ud, &r);
-            if (t->cancelled)
-                return CURL_WRITEFUNC_ERROR;
-        }
-        return n;
-    }
-
-    const char *colon = memchr(line, ':', len);
-    if (!colon)
-        return n;
-    size_t name_len = (size_t)(colon - line);
-    const char *v = colon + 1;
-    const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    size_t vlen = (size_t)(end - v);
-
-    if (header_is(line, name_len, "content-type")) {
-        char *ct = malloc(vlen + 1);
-        if (!ct) {
-            t->abort = ABORT_NOMEM;
-            return CURL_WRITEFUNC_ERROR;
-        }
-        memcpy(ct, v, vlen);
-        ct[vlen] = '\0';
-        free(t->content_type);
-        t->content_type = ct;
-    } else if (header_is(line, name_len, "retry-after")) {
-        t->retry_after = parse_retry_after(v, vlen);
-    }
-    return n;
-}
-
-/* CURLOPT_XFERINFOFUNCTION: the stall watch.  libcurl's own low-speed limit averages the
- * speed over a window of about 5 s, so a server that went silent after a burst was noticed
- * seconds late.  libcurl calls this at least once a second even when nothing arrives (the
- * low-speed limit, kept as a distant backstop, makes it wake up), and the clock starts only
- * once the request is on its way, so a slow connect is the connect timeout's business. */
-static int on_curl_progress(void *userp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                            curl_off_t ulnow) {
-    (void)dltotal;
-    (void)dlnow;
-    (void)ultotal;
-    (void)ulnow;
-    http_transfer *t = userp;
-    if (t->low_speed_secs <= 0 || t->cancelled)
-        return 0;
-    uint64_t now = uv_hrtime();
-    if (t->quiet_since == 0) {
-        curl_off_t pre = 0;
-        if (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) == CURLE_OK && pre > 0)
-            t->quiet_since = now;
-        return 0;
-    }
-    if (now - t->quiet_since >= (uint64_t)t->low_speed_secs * 1000000000ull) {
-        t->abort = ABORT_STALL;
-        return 1;
-    }
-    return 0;
-}
-
-/* CURLOPT_WRITEFUNCTION: body bytes, already de-chunked.  The hot path of every streamed
- * answer: no allocation and no copy for a 2xx body, just bookkeeping and the user's call. */
-static size_t on_curl_write(char *data, size_t size, size_t nmemb, void *userp) {
-    http_transfer *t = userp;
-    size_t n = size * nmemb;
-    if (t->cancelled)
-        return CURL_WRITEFUNC_ERROR;
-    if (n == 0)
-        return 0;
-    uint64_t now = uv_hrtime();
-    t->quiet_since = now;
-    if (t->body_bytes == 0)
-        t->ttfb_secs = (double)(now - t->start_ns) / 1e9;
-    t->body_bytes += n;
-    if (t->max_body && t->body_bytes > t->max_body) {
-        t->abort = ABORT_TOOBIG;
-        return CURL_WRITEFUNC_ERROR;
-    }
-    if (t->status >= 400) {
-        if (t->error_body.len < t->max_error_body) {
-            size_t room = t->max_error_body - t->error_body.len;
-            if (buf_append(&t->error_body, data, n < room ? n : room) != 0) {
-                t->abort = ABORT_NOMEM;
-                return CURL_WRITEFUNC_ERROR;
-            }
-        }
-        return n;
-    }
-    if (t->cbs.on_data) {
-        t->cbs.on_data(t->ud, data, n);
-        if (t->cancelled)
-            return CURL_WRITEFUNC_ERROR;
-    }
-    return n;
-}
-
-/* Header names whose values are credentials. */
-static const char *const credential_names[] = {
-    "proxy-authorization", "authorization", "x-api-key", "api-key", "set-cookie", "cookie"};
-
-/* Length of the credential header name (followed by ':') starting at p, or 0. */
-static size_t credential_at(const char *p, const char *end) {
-    for (size_t i = 0; i < sizeof credential_names / sizeof credential_names[0]; i++) {
-        size_t n = strlen(credential_names[i]);
-        if ((size_t)(end - p) > n && p[n] == ':' && strncasecmp(p, credential_names[i], n) == 0)
-            return n;
-    }
-    return 0;
-}
-
-size_t http_redact_credentials(const char *in, size_t len, char *out, size_t outsize) {
-    if (outsize == 0)
-        return 0;
-    const char *p = in, *end = in + len;
-    size_t o = 0;
-#define PUT(ch)                                                                                    \
-    do {                                                                                           \
-        if (o + 1 < outsize)                                                                       \
-            out[o++] = (ch);                                                                       \
-    } while (0)
-    while (p < end) {
-        /* A name counts only at the start of a token, so "x-api-key" is not also "api-key". */
-        int boundary = p == in || p[-1] == ' ' || p[-1] == '[' || p[-1] == '\t';
-        size_t n = boundary ? credential_at(p, end) : 0;
-        if (n == 0) {
-            PUT(*p);
-            p++;
-            continue;
-        }
-        for (size_t i = 0; i <= n; i++) /* the name and its ':' */
-            PUT(p[i]);
-        p += n + 1;
-        for (const char *r = " [redacted]"; *r; r++)
-            PUT(*r);
-        /* The value runs to the end of the line, or to the ']' that closes libcurl's
-         * "[name: value]" notation for HTTP/2 and HTTP/3 request headers. */
-        while (p < end && *p != ']' && *p != '\r' && *p != '\n')
-            p++;
-    }
-#undef PUT
-    out[o] = '\0';
-    return o;
-}
-
-static void trace_line(const http_transfer *t, const char *dir, const char *s, size_t len) {
-    char out[HTTP_TRACE_LINE_MAX];
-    http_redact_credentials(s, len, out, sizeof out);
-    for (char *p = out; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = '?';
-    secret_redact(out);
-    log_debug("http %u %s %s", t->id, dir, out);
-}
-
-/* CURLOPT_DEBUGFUNCTION, installed only with AMI_HTTP_TRACE=1: headers both ways and libcurl's
- * notes, line by line.  Bodies are never traced (prompts and answers are the user's text).
- * Notes are redacted like headers: over HTTP/2 libcurl reports each request header as a note
- * ("[authorization: Bearer ...]"). */
-static int on_curl_debug(CURL *easy, curl_infotype type, char *data, size_t size, void *userp) {
-    (void)easy;
-    const char *dir;
-    switch (type) {
-    case CURLINFO_TEXT:
-        dir = "*";
-        break;
-    case CURLINFO_HEADER_IN:
-        dir = "<";
-        break;
-    case CURLINFO_HEADER_OUT:
-        dir = ">";
-        break;
-    default:
-        return 0;
-    }
-    const char *p = data, *end = data + size;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *stop = nl ? nl : end;
-        size_t len = (size_t)(stop - p);
-        if (len > 0 && p[len - 1] == '\r')
-            len--;
-        if (len > 0)
-            trace_line(userp, dir, p, len);
-        p = nl ? nl + 1 : end;
-    }
-    return 0;
 }
 
 /* ---- transfers: API ---------------------------------------------------------------------- */
@@ -1057,9 +530,9 @@ http_transfer *http_request(http_client *c, const char *method, const char *url,
     SETOPT(CURLOPT_NOSIGNAL, 1L);
     SETOPT(CURLOPT_PRIVATE, (void *)t);
     SETOPT(CURLOPT_ERRORBUFFER, t->errbuf);
-    SETOPT(CURLOPT_HEADERFUNCTION, on_curl_header);
+    SETOPT(CURLOPT_HEADERFUNCTION, http__on_curl_header);
     SETOPT(CURLOPT_HEADERDATA, (void *)t);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_curl_write);
+    SETOPT(CURLOPT_WRITEFUNCTION, http__on_curl_write);
     SETOPT(CURLOPT_WRITEDATA, (void *)t);
     SETOPT(CURLOPT_HTTPHEADER, t->headers);
     SETOPT(CURLOPT_USERAGENT, "ami/" AMI_VERSION);
@@ -1078,9 +551,9 @@ http_transfer *http_request(http_client *c, const char *method, const char *url,
         SETOPT(CURLOPT_TIMEOUT_MS, t->total_timeout_ms);
     if (t->low_speed_secs) {
         SETOPT(CURLOPT_NOPROGRESS, 0L);
-        SETOPT(CURLOPT_XFERINFOFUNCTION, on_curl_progress);
+        SETOPT(CURLOPT_XFERINFOFUNCTION, http__on_curl_progress);
         SETOPT(CURLOPT_XFERINFODATA, t);
-        /* A backstop, and what makes libcurl wake up every second for on_curl_progress. */
+        /* A backstop, and what makes libcurl wake up every second for http__on_curl_progress. */
         SETOPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
         SETOPT(CURLOPT_LOW_SPEED_TIME, t->low_speed_secs + 10);
     }
@@ -1091,7 +564,7 @@ http_transfer *http_request(http_client *c, const char *method, const char *url,
         SETOPT(CURLOPT_HTTPGET, 1L);
     }
     if (c->trace) {
-        SETOPT(CURLOPT_DEBUGFUNCTION, on_curl_debug);
+        SETOPT(CURLOPT_DEBUGFUNCTION, http__on_curl_debug);
         SETOPT(CURLOPT_DEBUGDATA, (void *)t);
         SETOPT(CURLOPT_VERBOSE, 1L);
     }
