@@ -1,6 +1,10 @@
 /* The host's parts that its own files share (src/host*.c): the host's state, the events for
  * Lua, and the methods kept in other files.  Not for other modules.
  *
+ * src/host.c holds the lifecycle, the method table and the methods about the engine itself
+ * (ping, configure, status, models); src/host_events.c the outbox, the events and the
+ * engine's sink; the other src/host_*.c files a group of methods each.
+ *
  * Events: every event is a map with a "type", packed into the outbox by host_ev_begin(), the
  * host_ev_* helpers (one key and its value each) and host_ev_end(), which sends it (or keeps
  * it for the frame's batch).  Nested values are packed with the host_kv_* helpers and explicit
@@ -62,6 +66,10 @@ void host_kv_num(msgpack_packer *pk, const char *k, double v);
 void host_kv_bool(msgpack_packer *pk, const char *k, int v);
 uint32_t host_reply_token(rpc_channel *ch, const rpc_message *msg, uint32_t token);
 
+/// The engine's sink (src/host_events.c): an answer's text as "delta" events, batched by
+/// frame, and its request events; the engine's user data is the host.
+extern const engine_sink host_sink;
+
 /* The parameters of start() (and compare()): {command, turns = {{kind, document, path,
  * line_start, line_end, question, name, answer, note_quote, note_comment, note_kind}, ...},
  * provider, model, max_tokens, system, document, thread, notes}.  rp borrows from the message
@@ -78,6 +86,10 @@ typedef struct host_start_params {
 /// host_start_params_free() whatever it returns.
 int host_start_params_parse(const msgpack_object *p, host_start_params *sp);
 void host_start_params_free(host_start_params *sp);
+
+/* Starting and stopping answers (src/host_answers.c). */
+void host_m_start(rpc_channel *ch, const rpc_message *msg, void *ud);
+void host_m_cancel(rpc_channel *ch, const rpc_message *msg, void *ud);
 
 /* What left the machine (src/host_sent.c). */
 void host_sent_keep(host *h, request *r, const request_event *ev);
@@ -97,7 +109,9 @@ void host_m_notes_dismiss_all(rpc_channel *ch, const rpc_message *msg, void *ud)
 void host_m_thread_history(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_models_used(rpc_channel *ch, const rpc_message *msg, void *ud);
 
-/* The usage report's pictures (src/host_usage.c). */
+/* Usage: the ledger's totals and the usage report's pictures (src/host_usage.c). */
+void host_m_document_usage(rpc_channel *ch, const rpc_message *msg, void *ud);
+void host_m_usage_report(rpc_channel *ch, const rpc_message *msg, void *ud);
 void host_m_usage_overview(rpc_channel *ch, const rpc_message *msg, void *ud);
 
 /// Packs a REQUEST_EV_NOTE event for Lua.
