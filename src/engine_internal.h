@@ -1,4 +1,4 @@
-/* The engine's insides, shared by src/engine.c and src/request.c only. */
+/* The engine's insides, shared by src/engine.c and src/request*.c only. */
 #ifndef AMI_ENGINE_INTERNAL_H
 #define AMI_ENGINE_INTERNAL_H
 
