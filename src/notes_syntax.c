@@ -3,7 +3,9 @@
  * word, number, kind, title, a quote in it); the kind words in six languages; quotation
  * marks, emphasis and their cleaning off a quote.  Pure functions with no state: the
  * streaming state machine in notes.c decides what a line means where it comes.  See
- * include/ami/notes.h for the format and src/notes_internal.h for what notes.c uses.
+ * include/ami/notes.h for the format and src/notes_internal.h for what notes.c uses; the
+ * few recognisers it asks of every line are defined there, inline (blank, indent, thematic
+ * break, ATX heading, the start of a `>` line).
  */
 #include "ami/notes.h"
 
@@ -13,11 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- small text helpers ---------------------------------------------------------------- */
-
-int notes_is_ws(unsigned char c) {
-    return c == ' ' || c == '\t';
-}
+/* ---- small text helpers (notes_is_ws, notes_indent, notes_blank: notes_internal.h) -- */
 
 /* Length of NBSP (C2 A0) or NNBSP (E2 80 AF) or a thin/other space at s, else 0. */
 static size_t uspace(const char *s, size_t n) {
@@ -64,21 +62,6 @@ void notes_trim(const char *s, size_t *a, size_t *b, int emph) {
         }
         break;
     }
-}
-
-/* Leading spaces (0..4: 4 means "too many"). */
-size_t notes_indent(const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n && i < 4 && s[i] == ' ')
-        i++;
-    return i;
-}
-
-int notes_blank(const char *s, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!notes_is_ws((unsigned char)s[i]) && s[i] != '\r')
-            return 0;
-    return 1;
 }
 
 /* A code point at s (ill-formed bytes: one byte, cp 0xFFFD). */
@@ -435,24 +418,7 @@ void notes_clean_quote(const char *s, size_t *a, size_t *b) {
     }
 }
 
-/* ---- line kinds --------------------------------------------------------------------------- */
-
-/* A thematic break: up to 3 spaces, then 3 or more of the same - * or _, spaces between. */
-int notes_is_break(const char *s, size_t n) {
-    size_t i = notes_indent(s, n), count = 0;
-    if (i > 3 || i >= n)
-        return 0;
-    char c = s[i];
-    if (c != '-' && c != '*' && c != '_')
-        return 0;
-    for (; i < n; i++) {
-        if (s[i] == c)
-            count++;
-        else if (!notes_is_ws((unsigned char)s[i]))
-            return 0;
-    }
-    return count >= 3;
-}
+/* ---- line kinds (breaks, ATX headings, `>` prefixes: notes_internal.h) -------------------- */
 
 /* An opening code fence: sets the character and length. */
 int notes_fence_open(const char *s, size_t n, char *ch, size_t *len) {
@@ -492,40 +458,6 @@ int notes_blockquote(const char *s, size_t n, size_t *ca, size_t *cb) {
     *ca = i;
     *cb = n;
     notes_trim(s, ca, cb, 0);
-    return 1;
-}
-
-/* For a line that is still coming: 1 a `>` line, 0 not, -1 cannot tell yet. */
-int notes_quote_prefix(const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n && i < 3 && s[i] == ' ')
-        i++;
-    if (i == n)
-        return -1;
-    return s[i] == '>';
-}
-
-/* An ATX heading: sets its content (trimmed, closing #s removed). */
-int notes_atx(const char *s, size_t n, size_t *ca, size_t *cb) {
-    size_t i = notes_indent(s, n), h = 0;
-    if (i > 3)
-        return 0;
-    while (i + h < n && s[i + h] == '#')
-        h++;
-    if (h < 1 || h > 6 || (i + h < n && !notes_is_ws((unsigned char)s[i + h])))
-        return 0;
-    size_t a = i + h, b = n;
-    notes_trim(s, &a, &b, 0);
-    /* A closing sequence: #s preceded by a space (or the whole content). */
-    size_t e = b;
-    while (e > a && s[e - 1] == '#')
-        e--;
-    if (e < b && (e == a || notes_is_ws((unsigned char)s[e - 1]))) {
-        b = e;
-        notes_trim(s, &a, &b, 0);
-    }
-    *ca = a;
-    *cb = b;
     return 1;
 }
 
