@@ -183,6 +183,38 @@ T[#T + 1] = { 'the_text_stays_whole_when_the_thread_changes_between_two_pieces',
   h.contains(h.text(t.buf), '## changed header 10')
 end }
 
+T[#T + 1] = { 'the_thread_refuses_the_writers_edits_whenever_it_is_current', function()
+  h.use_fake('fake/count?n=150&gap_ms=4')
+  local doc = h.document({ 'a line' })
+  local docwin = api.nvim_get_current_win()
+  vim.cmd('1Critique')
+  local t = require('ami.thread').get(doc)
+  h.wait(function()
+    return h.text(t.buf):find('5 ', 1, true)
+  end, 5000, 'text')
+  -- Streaming into a buffer that is not the current one may leave it modifiable between
+  -- pieces; entering it must not.
+  local win = vim.fn.bufwinid(t.buf)
+  h.ok(win > 0, 'the sidebar shows the thread')
+  api.nvim_set_current_win(win)
+  h.eq(false, vim.bo[t.buf].modifiable, 'modifiable on entering the thread')
+  h.ok(not pcall(vim.cmd, 'normal! x'), 'an edit is refused on entering')
+  local before = #h.text(t.buf)
+  h.wait(function()
+    return #h.text(t.buf) > before + 20
+  end, 5000, 'more text while the thread is current')
+  h.eq(false, vim.bo[t.buf].modifiable, 'modifiable between pieces while current')
+  h.ok(not pcall(vim.cmd, 'normal! x'), 'an edit is refused while current')
+  api.nvim_set_current_win(docwin)
+  h.wait_answer(doc)
+  h.eq(false, vim.bo[t.buf].modifiable, 'modifiable after the answer')
+  local want = {}
+  for i = 1, 150 do
+    want[#want + 1] = i .. ' '
+  end
+  h.contains(h.text(t.buf), table.concat(want))
+end }
+
 T[#T + 1] = { 'spans_are_the_same_whatever_the_pieces_and_changes_between_them', function()
   -- The answer put in by pieces of every size (within a line, across lines, whole), with the
   -- header rewritten between some of them (the tail's line is then read back): each row's
