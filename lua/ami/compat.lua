@@ -22,6 +22,14 @@ function M.set_buf(buf, name, value)
   end
 end
 
+--- A window-local option of win.
+function M.get_win(win, name)
+  if scoped then
+    return api.nvim_get_option_value(name, { win = win })
+  end
+  return api.nvim_win_get_option(win, name)
+end
+
 --- Sets a window-local option of win (like :setlocal in that window).
 function M.set_win(win, name, value)
   if scoped then

@@ -254,6 +254,35 @@ local function split_lines(text)
   end
 end
 
+-- A line of tens of KiB without a break (a flood: base64, minified JSON) fills the windows that
+-- follow it, and Neovim measures the whole line again on each redraw, more slowly with
+-- 'linebreak' on (a redraw after a piece of a 78 KB line: 2.5 ms with it, 0.7 without on 0.12,
+-- where widths have a fast path; 1.7 and 1.4 ms on 0.7: doc/BENCHMARKS.md).  So while the line
+-- being written is longer than LONG_LINE bytes, more than any window shows, the windows on it
+-- wrap it at any character instead of at word boundaries (nothing else is in view); 'linebreak'
+-- comes back with the line's end.
+local LONG_LINE = 16384
+
+local function plain_wrap(region, buf)
+  local wins = {}
+  for _, win in ipairs(api.nvim_list_wins()) do
+    if api.nvim_win_get_buf(win) == buf and compat.get_win(win, 'linebreak') then
+      compat.set_win(win, 'linebreak', false)
+      wins[#wins + 1] = win
+    end
+  end
+  region.nolbr = wins
+end
+
+local function word_wrap(region)
+  for _, win in ipairs(region.nolbr) do
+    if api.nvim_win_is_valid(win) and api.nvim_win_get_buf(win) == region.buf then
+      compat.set_win(win, 'linebreak', true)
+    end
+  end
+  region.nolbr = nil
+end
+
 --- Inserts text (may hold newlines) at the end of a region's body.
 --- ends_body: text starts by ending the answer's last line (its first newline) and the rest
 --- is ami's (status, footer): a code block the answer left open does not take it in.
@@ -298,6 +327,13 @@ function M.insert(region, text, ends_body)
     now = partial .. lines[1]
   end
   region.at = { last, len, api.nvim_buf_get_changedtick(buf), now and #now <= PEEK_MAX and now or nil }
+  if region.nolbr then
+    if n > 1 then
+      word_wrap(region)
+    end
+  elseif len > LONG_LINE then
+    plain_wrap(region, buf)
+  end
   if wins then
     follow(buf, wins)
   end

@@ -215,6 +215,22 @@ T[#T + 1] = { 'the_thread_refuses_the_writers_edits_whenever_it_is_current', fun
   h.contains(h.text(t.buf), table.concat(want))
 end }
 
+T[#T + 1] = { 'a_line_longer_than_any_window_wraps_at_any_character_while_it_is_written', function()
+  local sidebar = require('ami.sidebar')
+  local buf = sidebar.buffer('long-line')
+  local win = sidebar.show(buf)
+  local region = sidebar.open_region(buf, { '## Question' })
+  h.eq(true, vim.wo[win].linebreak, 'a thread window wraps at words')
+  local a, b = string.rep('abcdefg ', 1024), string.rep('hijklmn/', 2048)
+  sidebar.insert(region, a)
+  h.eq(true, vim.wo[win].linebreak, 'a line of 8 KiB')
+  sidebar.insert(region, b)
+  h.eq(false, vim.wo[win].linebreak, 'a line of 24 KiB being written')
+  sidebar.insert(region, 'end\nnext words')
+  h.eq(true, vim.wo[win].linebreak, 'once the long line has ended')
+  h.contains(h.text(buf), a .. b .. 'end\nnext words')
+end }
+
 T[#T + 1] = { 'spans_are_the_same_whatever_the_pieces_and_changes_between_them', function()
   -- The answer put in by pieces of every size (within a line, across lines, whole), with the
   -- header rewritten between some of them (the tail's line is then read back): each row's
