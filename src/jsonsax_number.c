@@ -10,6 +10,13 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* The end of the run of digits of s[0..n) that starts at i. */
+static size_t skip_digits(const char *s, size_t i, size_t n) {
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
 /* 1 when s[0..n) follows the JSON number grammar. */
 static int is_json_number(const char *s, size_t n) {
     size_t i = 0;
@@ -20,17 +27,13 @@ static int is_json_number(const char *s, size_t n) {
     if (s[i] == '0') {
         i++;
     } else if (s[i] >= '1' && s[i] <= '9') {
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
+        i = skip_digits(s, i, n);
     } else {
         return 0;
     }
     if (i < n && s[i] == '.') {
-        i++;
-        size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
+        size_t d = i + 1;
+        if ((i = skip_digits(s, d, n)) == d)
             return 0;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -38,9 +41,7 @@ static int is_json_number(const char *s, size_t n) {
         if (i < n && (s[i] == '+' || s[i] == '-'))
             i++;
         size_t d = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9')
-            i++;
-        if (i == d)
+        if ((i = skip_digits(s, d, n)) == d)
             return 0;
     }
     return i == n;
