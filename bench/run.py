@@ -867,11 +867,12 @@ def main():
             # The real pace, paired: ami's answer and the plain floor back to back, in
             # alternating order (ami, floor, floor, ami), so that the machine's drift over
             # minutes (±10 % on one figure here) falls on both sides of each ratio.
-            if "floor" in only and "stream" in only:
-                slow = dict(scen).get("slow")
+            if "floor" in only:
+                slow = QUICK["slow"] if args.quick else dict(
+                    (n, x) for n, x, _ in SCENARIOS)["slow"]
                 fl = [f for f in floors if f[0] == "slow"]
                 for label, nv in nvims:
-                    if not slow or not fl:
+                    if not fl:
                         break
                     _, period, text, piece = fl[0]
                     got = {}
@@ -887,7 +888,7 @@ def main():
                                         floor=(text, piece, period, True), probing=False,
                                         nvim=nv)
                         got.setdefault(who, []).append(r["net_cpu_ms"])
-                    for a, f in zip(got["ami"], reversed(got["floor"])):
+                    for a, f in zip(got["ami"], got["floor"]):  # (1st, 2nd), (4th, 3rd)
                         paired.setdefault(label, []).append((a, f))
             if "scale" in only:
                 for n in (1, 8, 32):
