@@ -292,7 +292,8 @@ class Probe:
     def __init__(self, env, inst):
         self.out = env.unique("probe") + ".txt"
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "probe.py"),
-                                      inst.sock, self.out, str(PROBE_PERIOD_MS)])
+                                      inst.sock, self.out, str(PROBE_PERIOD_MS),
+                                      str(inst.pid)])
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -300,13 +301,13 @@ class Probe:
         samples = []
         with open(self.out) as f:
             for line in f:
-                t, rtt = line.split()
-                samples.append((int(t), int(rtt)))
-        return samples
+                samples.append(tuple(int(x) for x in line.split()))
+        return samples  # (send ns, round trip ns, Neovim CPU ns, Neovim wait ns, probe wait ns)
 
 
-def window(samples, t0, t1):
-    return [rtt for t, rtt in samples if t0 <= t < t1]
+def window(samples, t0, t1, field=1):
+    """One field of the samples sent in [t0, t1): 1 the round trip, 2 Neovim's CPU in it."""
+    return [s[field] for s in samples if t0 <= s[0] < t1 and len(s) > field]
 
 
 # ---- one answer ---------------------------------------------------------------------------------
@@ -352,6 +353,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
             inst.lua("%s.floor(...)" % B, *floor)
         else:
             ask(run_model)
+        t_asked = time.monotonic_ns()
         res = inst.nv.wait_notification("bench_done", 600)[0]
         t3 = time.monotonic_ns()
         time.sleep(SETTLE_S)
@@ -362,10 +364,14 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         samples = probe.stop() if probe else []
         fb = fake.first_byte_ns(run_model) if mode != "floor" else None
         if os.environ.get("BENCH_DEBUG"):
-            log("samples (ms after the question, round trip ms), first byte %s ms, first "
-                "text %s ms:" % (fb and (fb - t2) / 1e6, (res.get("first_ns", 0) - t2) / 1e6))
-            log(" ".join("%.1f:%.2f" % ((t - t2) / 1e6, rtt / 1e6) for t, rtt in samples
-                         if t2 - 10e6 <= t < t3 + 50e6))
+            log("samples (ms after the question, round trip ms), asked %.2f ms, first byte %s "
+                "ms, first text %s ms:" % ((t_asked - t2) / 1e6, fb and (fb - t2) / 1e6,
+                                           (res.get("first_ns", 0) - t2) / 1e6))
+            # Each sample: when (ms after the question): round trip, and of it Neovim on CPU
+            # / Neovim runnable but waiting / the probe waiting (ms).
+            log(" ".join("%.1f:%.2f(%.2f/%.2f/%.2f)" % (
+                (s[0] - t2) / 1e6, s[1] / 1e6, s[2] / 1e6, s[3] / 1e6, s[4] / 1e6)
+                for s in samples if t2 - 10e6 <= s[0] < t3 + 50e6))
         first = res.get("first_ns", -1)
         out = {
             "display": display, "mode": mode, "model": model,
@@ -377,6 +383,9 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
             "helper_cpu_ms": (h4 - h0) / 1e6 if helper_pid else (ch4 - ch0) * 1000,
             "idle": lat_stats(window(samples, t0, t1)),
             "stream": lat_stats(window(samples, t2, t3)),
+            # Neovim's main thread on a CPU during each round trip: its own work in it (the
+            # rest of a slow one is waiting for one of the 2 cores, Neovim's or the probe's).
+            "busy": lat_stats(window(samples, t2, t3, 2)),
             "rss0_kib": rss0, "rss1_kib": rss1,
             "bytes": res.get("bytes", 0),
             "ttft_ms": (first - fb) / 1e6 if fb and first and first > 0 else None,
@@ -587,9 +596,10 @@ def hot_path_bench(nvims):
     return out
 
 
-def worst(rows, key):
-    """The worst run's figure of the stream's round trips."""
-    vals = [r["stream"][key] for r in rows if r["stream"].get(key) is not None]
+def worst(rows, key, sub="stream"):
+    """The worst run's figure of the stream's round trips (sub="busy": of Neovim's CPU in
+    them)."""
+    vals = [r[sub][key] for r in rows if r.get(sub, {}).get(key) is not None]
     return max(vals) if vals else None
 
 
@@ -610,11 +620,14 @@ def report(m, args, stream, floor, host, scale, start, usage=None):
           "a second RPC client's `nvim_eval(\"1\")` every %g ms; idle p99 is Neovim with the "
           "probe alone. TUI: Neovim's own terminal UI in tmux (%dx%d), filetype plugins and "
           "syntax on as by default, the answer's window visible. p99 and max: the median of "
-          "the runs, and in brackets the worst run.\n" % (PROBE_PERIOD_MS, COLUMNS, LINES))
+          "the runs, and in brackets the worst run. *busy max*: the most CPU Neovim's main "
+          "thread had in any one round trip (its own work in it, from the kernel's schedstat; "
+          "the rest of a slow round trip is Neovim or the probe waiting for one of the "
+          "machine's cores).\n" % (PROBE_PERIOD_MS, COLUMNS, LINES))
         w("| Neovim | answer | display | who | Neovim CPU (ms) | ami / yardstick | p50 (ms) "
-          "| p99 (ms) | max (ms) | idle p99 (ms) | first text (ms) | RSS growth (KiB) "
-          "| text (KiB) |")
-        w("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+          "| p99 (ms) | max (ms) | busy max (ms) | idle p99 (ms) | first text (ms) "
+          "| RSS growth (KiB) | text (KiB) |")
+        w("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
         for label in labels:
             for name, _, _ in SCENARIOS:
                 for display in ("tui", "headless"):
@@ -625,14 +638,16 @@ def report(m, args, stream, floor, host, scale, start, usage=None):
                             continue
                         cpu[who] = med(rows, "net_cpu_ms")
                         growth = median([r["rss1_kib"] - r["rss0_kib"] for r in rows])
-                        w("| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s | %s "
-                          "| %s | %s |" % (
+                        w("| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s (%s) "
+                          "| %s | %s | %s | %s |" % (
                               label, name, display, who, f1(cpu[who]),
                               ratio(cpu.get("ami"), cpu.get("yardstick"))
                               if who == "yardstick" else "",
                               f1(med(rows, "stream", "p50"), 2),
                               f1(med(rows, "stream", "p99"), 2), f1(worst(rows, "p99"), 2),
                               f1(med(rows, "stream", "max"), 2), f1(worst(rows, "max"), 2),
+                              f1(med(rows, "busy", "max"), 2),
+                              f1(worst(rows, "max", "busy"), 2),
                               f1(med(rows, "idle", "p99"), 2), f1(med(rows, "ttft_ms"), 2),
                               f1(growth, 0), f1(median([r["bytes"] for r in rows]) / 1024.0, 0)))
                     if "ami" in cpu and "yardstick" in cpu and label == labels[0]:
@@ -647,6 +662,12 @@ def report(m, args, stream, floor, host, scale, start, usage=None):
                     targets.append(("Neovim %s: p99 ≤ 2 ms and max ≤ 10 ms in every run, %s, "
                                     "TUI" % (label, name), "%.2f / %.2f ms" % (p99, mx),
                                     p99 <= 2 and mx <= 10))
+                    busy = worst(rows, "max", "busy")
+                    if busy is not None:
+                        # Not the target: what of those round trips was Neovim's own work.
+                        targets.append(("Neovim %s: (diagnosis) Neovim's own CPU in any round "
+                                        "trip ≤ 2 ms in every run, %s, TUI" % (label, name),
+                                        "%.2f ms" % busy, busy <= 2))
                 if rows and label == labels[0]:
                     tt = med(rows, "ttft_ms")
                     targets.append(("first text ≤ 5 ms after the provider's byte, %s" % name,
