@@ -227,8 +227,27 @@ T[#T + 1] = { 'a_line_longer_than_any_window_wraps_at_any_character_while_it_is_
   sidebar.insert(region, b)
   h.eq(false, vim.wo[win].linebreak, 'a line of 24 KiB being written')
   sidebar.insert(region, 'end\nnext words')
-  h.eq(true, vim.wo[win].linebreak, 'once the long line has ended')
+  -- The turn that ends the line follows the end without 'linebreak' (the cheap measure); it
+  -- comes back in a turn of its own.
+  h.eq(false, vim.wo[win].linebreak, 'in the turn that ends the long line')
+  h.eq(vim.api.nvim_buf_line_count(buf), vim.api.nvim_win_get_cursor(win)[1], 'the window follows the end')
+  h.wait(function()
+    return vim.wo[win].linebreak
+  end, 1000, "'linebreak' back once the long line has ended")
   h.contains(h.text(buf), a .. b .. 'end\nnext words')
+  -- A long line begun before 'linebreak' comes back keeps it off until its own end.
+  local c = b .. b
+  sidebar.insert(region, '\n' .. c)
+  h.eq(false, vim.wo[win].linebreak, 'a second long line')
+  sidebar.insert(region, '\nend')
+  sidebar.insert(region, c)
+  vim.wait(30)
+  h.eq(false, vim.wo[win].linebreak, 'a third long line, begun in the turn the second ended')
+  sidebar.insert(region, '\nend')
+  h.wait(function()
+    return vim.wo[win].linebreak
+  end, 1000, "'linebreak' back after the third")
+  h.contains(h.text(buf), a .. b .. 'end\nnext words\n' .. c .. '\nend' .. c .. '\nend')
 end }
 
 T[#T + 1] = { 'spans_are_the_same_whatever_the_pieces_and_changes_between_them', function()
