@@ -78,6 +78,7 @@ struct http_client {
     int in_curl;   /* inside curl_multi_socket_action(): defer multi calls */
     int in_settle; /* inside settle(): user callbacks may run */
     int trace;
+    int global; /* holds a reference of http_global_init(), taken with the multi handle */
     unsigned next_id;
 };
 
@@ -107,6 +108,15 @@ int http_global_init(void) {
 void http_global_cleanup(void) {
     if (global_refs > 0 && --global_refs == 0)
         curl_global_cleanup();
+}
+
+int http__global_refs(void) {
+    return global_refs;
+}
+
+int http_global_lazy_ok(void) {
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    return v && (v->features & CURL_VERSION_THREADSAFE) ? 1 : 0;
 }
 
 const char *http_code_name(http_code code) {
@@ -477,6 +487,32 @@ static int copy_headers(http_transfer *t, const char *const *headers) {
             goto fail;                                                                             \
     } while (0)
 
+/* The multi handle, made with the client's first request: libcurl's global state (and with it
+ * OpenSSL's, about 2 MiB of pages) is set up only by a process that sends something. */
+static int client_start(http_client *c) {
+    if (c->multi)
+        return 0;
+    if (http_global_init() != 0) {
+        log_warn("http: libcurl cannot start (curl_global_init failed)");
+        return -1;
+    }
+    c->global = 1;
+    c->multi = curl_multi_init();
+    if (c->multi &&
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) == CURLM_OK &&
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c) == CURLM_OK)
+        return 0;
+    log_warn("http: libcurl refused a multi handle");
+    if (c->multi)
+        curl_multi_cleanup(c->multi);
+    c->multi = NULL;
+    c->global = 0;
+    http_global_cleanup();
+    return -1;
+}
+
 http_transfer *http_request(http_client *c, const char *method, const char *url,
                             const char *const *headers, const char *body, size_t body_len,
                             const http_options *opts, const http_callbacks *cbs, void *ud) {
@@ -488,6 +524,8 @@ http_transfer *http_request(http_client *c, const char *method, const char *url,
     else if (strcmp(method, "GET") == 0)
         post = 0;
     else
+        return NULL;
+    if (client_start(c) != 0)
         return NULL;
 
     http_transfer *t = calloc(1, sizeof *t);
@@ -621,17 +659,11 @@ http_client *http_client_new(uv_loop_t *loop) {
     if (!c)
         return NULL;
     c->loop = loop;
-    c->multi = curl_multi_init();
-    if (!c->multi)
-        goto fail;
-    if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, (void *)c) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, (void *)c) != CURLM_OK)
-        goto fail;
-    /* Last: once initialised, the timer can only be released through the loop. */
-    if (uv_timer_init(loop, &c->timer) != 0)
-        goto fail;
+    /* libcurl's multi handle comes with the first request (client_start). */
+    if (uv_timer_init(loop, &c->timer) != 0) {
+        free(c);
+        return NULL;
+    }
     c->timer.data = c;
 
     const char *trace = getenv("AMI_HTTP_TRACE");
@@ -642,12 +674,6 @@ http_client *http_client_new(uv_loop_t *loop) {
             log_warn("AMI_HTTP_TRACE=1 shows nothing unless AMI_LOG=debug");
     }
     return c;
-
-fail:
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    free(c);
-    return NULL;
 }
 
 void http_client_free(http_client *c) {
@@ -662,10 +688,16 @@ void http_client_free(http_client *c) {
         transfer_destroy(c, t);
     }
     c->active = 0;
-    CURLMcode mc = curl_multi_cleanup(c->multi);
-    if (mc != CURLM_OK)
-        log_warn("http: curl_multi_cleanup: %s", curl_multi_strerror(mc));
-    c->multi = NULL;
+    if (c->multi) {
+        CURLMcode mc = curl_multi_cleanup(c->multi);
+        if (mc != CURLM_OK)
+            log_warn("http: curl_multi_cleanup: %s", curl_multi_strerror(mc));
+        c->multi = NULL;
+    }
+    if (c->global) {
+        c->global = 0;
+        http_global_cleanup();
+    }
     /* Sockets libcurl did not announce as removed (pooled connections closed by the
      * cleanup) still have a poll handle: close them too. */
     while (c->socks)

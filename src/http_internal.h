@@ -74,6 +74,12 @@ struct http_transfer {
     char message[HTTP_MESSAGE_MAX];
 };
 
+/* ---- http.c ------------------------------------------------------------------------------- */
+
+/* References of http_global_init() held now (the program's own and one per client that has
+ * sent a request): the unit tests check that a client takes one only when it sends. */
+int http__global_refs(void);
+
 /* ---- http_classify.c ---------------------------------------------------------------------- */
 
 /* Writes one sentence into t->message (control characters become spaces, registered secrets

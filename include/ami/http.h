@@ -97,22 +97,30 @@ typedef struct http_callbacks {
 
 /* ---- process-wide ------------------------------------------------------------------------ */
 
-/// Initialises libcurl (curl_global_init).  Call once from main() (and from each test
-/// program) before any other http_ function, while no other thread runs.  Returns 0, or
-/// HTTP_EOTHER when libcurl cannot start.
+/// Initialises libcurl (curl_global_init), counted: each call is paired with one
+/// http_global_cleanup().  Call once from main() (and from each test program) before any other
+/// http_ function, while no other thread runs — or, where http_global_lazy_ok(), leave it to
+/// the clients: each takes its own reference with its first request and drops it when freed,
+/// so that a process that never sends anything never sets up libcurl and OpenSSL (~2 MiB).
+/// Returns 0, or HTTP_EOTHER when libcurl cannot start.
 int http_global_init(void);
-/// Releases what http_global_init() set up.  Call after every client is freed.
+/// Releases one reference of http_global_init().  Call after every client is freed.
 void http_global_cleanup(void);
+/// 1 when this libcurl may be initialised while other threads run (built thread-safe:
+/// CURL_VERSION_THREADSAFE, libcurl >= 7.84), so clients can do it on their first request.
+int http_global_lazy_ok(void);
 
 /// A constant name for a code ("ESTALL", ...), for logs.
 const char *http_code_name(http_code code);
 
 /* ---- client ------------------------------------------------------------------------------ */
 
-/// Returns a client driving its transfers on loop, or NULL when out of memory or libcurl
-/// refuses.  The caller owns it and frees it with http_client_free().  Reads
-/// $AMI_HTTP_TRACE: when "1", every transfer logs its headers and libcurl's notes through
-/// log_debug, with credential header values replaced by "[redacted]".
+/// Returns a client driving its transfers on loop, or NULL when out of memory.  libcurl's
+/// multi handle (and a reference of http_global_init()) is made with its first request; a
+/// request returns NULL if libcurl refuses then.  The caller owns the client and frees it
+/// with http_client_free().  Reads $AMI_HTTP_TRACE: when "1", every transfer logs its headers
+/// and libcurl's notes through log_debug, with credential header values replaced by
+/// "[redacted]".
 http_client *http_client_new(uv_loop_t *loop);
 
 /// Cancels every transfer (no callback runs) and starts closing the client's libuv handles.

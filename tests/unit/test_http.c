@@ -6,6 +6,7 @@
  * server counts accepts, requests and EOFs seen from the client, and keeps the last request's
  * head and body, so the tests can check both sides of the wire.
  */
+#include "../../src/http_internal.h"
 #include "ami/buf.h"
 #include "ami/http.h"
 #include "ami/log.h"
@@ -1247,6 +1248,35 @@ static void test_bad_requests(void) {
     teardown();
 }
 
+/* libcurl's global state is a client's from its first request (the program's own reference
+ * from main() aside): a client that sends nothing, or only requests refused before they start,
+ * takes none; one that sends takes one, freed with it. */
+static void test_global_with_first_request(void) {
+    setup();
+    int before = http__global_refs();
+    http_client *idle = http_client_new(&loop);
+    http_client *c = http_client_new(&loop);
+    CHECK_INT(http__global_refs(), before);
+    rec r = {0};
+    CHECK(http_request(c, "PUT", "http://127.0.0.1:1/", NULL, NULL, 0, NULL, &rec_cbs, &r) == NULL);
+    CHECK_INT(http__global_refs(), before);
+    r.t = http_request(c, "POST", "http://127.0.0.1:1/", NULL, "{}", 2, NULL, &rec_cbs, &r);
+    CHECK(r.t != NULL);
+    CHECK_INT(http__global_refs(), before + 1);
+    WAIT_FOR(r.dones, 5000);
+    CHECK_INT(r.code, HTTP_ECONNECT);
+    r.t = http_request(c, "POST", "http://127.0.0.1:1/", NULL, "{}", 2, NULL, &rec_cbs, &r);
+    CHECK(r.t != NULL);
+    CHECK_INT(http__global_refs(), before + 1);
+    WAIT_FOR(r.dones == 2, 5000);
+    http_client_free(idle);
+    CHECK_INT(http__global_refs(), before + 1);
+    http_client_free(c);
+    CHECK_INT(http__global_refs(), before);
+    teardown();
+    rec_free(&r);
+}
+
 static void check_redact(const char *in, const char *want) {
     char out[256];
     size_t n = http_redact_credentials(in, strlen(in), out, sizeof out);
@@ -1365,6 +1395,7 @@ int main(void) {
     RUN(test_large_request_body);
     RUN(test_interim_and_redirect);
     RUN(test_bad_requests);
+    RUN(test_global_with_first_request);
     RUN(test_redact_credentials);
     RUN(test_trace_redacts);
     http_global_cleanup();
