@@ -231,6 +231,17 @@ T[#T + 1] = { 'a_line_longer_than_any_window_wraps_at_any_character_while_it_is_
   -- comes back in a turn of its own.
   h.eq(false, vim.wo[win].linebreak, 'in the turn that ends the long line')
   h.eq(vim.api.nvim_buf_line_count(buf), vim.api.nvim_win_get_cursor(win)[1], 'the window follows the end')
+  -- Too long for the window: the view starts right after it, as following puts it.
+  local long_lnum
+  for i, l in ipairs(vim.api.nvim_buf_get_lines(buf, 0, -1, false)) do
+    if l:sub(1, 8) == 'abcdefg ' then
+      long_lnum = i
+    end
+  end
+  h.eq(long_lnum + 1, vim.fn.line('w0', win), 'the view starts after the long line')
+  h.eq(true, vim.api.nvim_win_call(win, function()
+    return vim.fn.line('.') >= vim.fn.line('w0') and vim.fn.line('.') <= vim.fn.line('w$')
+  end), 'the end is in view')
   h.wait(function()
     return vim.wo[win].linebreak
   end, 1000, "'linebreak' back once the long line has ended")
