@@ -9,8 +9,8 @@ send times on CLOCK_MONOTONIC (time.monotonic_ns), so the driver can cut the sam
 the windows it timed (idle, streaming).  With NVIM_PID, each line also has where the round
 trip went, from the kernel's schedstat of Neovim's main thread and of the probe itself:
 "<Neovim on CPU ns> <Neovim runnable but waiting for a CPU ns> <probe waiting for a CPU ns>"
-(a slow round trip is Neovim working, or the 2 cores busy with something else).  Pacing is from send to send: a slow answer delays
-the next question, it never piles questions up.
+(a slow round trip is Neovim working, or the 2 cores busy with something else).  Pacing is
+from send to send: a slow answer delays the next question, it never piles questions up.
 """
 import os
 import signal

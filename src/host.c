@@ -421,7 +421,7 @@ int host_main(int argc, char **argv) {
         return 2;
     /* libcurl and OpenSSL start with the first request (the engine's client does it) when
      * libcurl allows it with threads running: a host that only anchors, masks or reads the
-     * ledger never maps their pages in (idle RSS 11.2 -> 9.2 MiB).  Otherwise now, before the
+     * ledger never maps their pages in (idle RSS 11.2 -> 8.8 MiB).  Otherwise now, before the
      * pool's threads exist. */
     int curl_now = !http_global_lazy_ok();
     if (curl_now && http_global_init() != 0) {

@@ -78,7 +78,6 @@ struct http_client {
     int in_curl;   /* inside curl_multi_socket_action(): defer multi calls */
     int in_settle; /* inside settle(): user callbacks may run */
     int trace;
-    int global; /* holds a reference of http_global_init(), taken with the multi handle */
     unsigned next_id;
 };
 
@@ -487,8 +486,10 @@ static int copy_headers(http_transfer *t, const char *const *headers) {
             goto fail;                                                                             \
     } while (0)
 
-/* The multi handle, made with the client's first request: libcurl's global state (and with it
- * OpenSSL's, about 2 MiB of pages) is set up only by a process that sends something. */
+/* The multi handle, made with the client's first request together with a reference of
+ * http_global_init() (the client holds one exactly while it has a multi handle): libcurl's
+ * global state, and with it OpenSSL's (about 2 MiB of pages), is set up only by a process that
+ * sends something. */
 static int client_start(http_client *c) {
     if (c->multi)
         return 0;
@@ -496,7 +497,6 @@ static int client_start(http_client *c) {
         log_warn("http: libcurl cannot start (curl_global_init failed)");
         return -1;
     }
-    c->global = 1;
     c->multi = curl_multi_init();
     if (c->multi &&
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) == CURLM_OK &&
@@ -508,7 +508,6 @@ static int client_start(http_client *c) {
     if (c->multi)
         curl_multi_cleanup(c->multi);
     c->multi = NULL;
-    c->global = 0;
     http_global_cleanup();
     return -1;
 }
@@ -693,9 +692,6 @@ void http_client_free(http_client *c) {
         if (mc != CURLM_OK)
             log_warn("http: curl_multi_cleanup: %s", curl_multi_strerror(mc));
         c->multi = NULL;
-    }
-    if (c->global) {
-        c->global = 0;
         http_global_cleanup();
     }
     /* Sockets libcurl did not announce as removed (pooled connections closed by the
