@@ -269,7 +269,8 @@ end
 -- 'linebreak' on (a redraw after a piece of a 78 KB line: 2.5 ms with it, 0.7 without on 0.12,
 -- where widths have a fast path; 1.7 and 1.4 ms on 0.7: doc/BENCHMARKS.md).  So while the line
 -- being written is longer than LONG_LINE bytes, more than any window shows, the windows on it
--- wrap it at any character instead of at word boundaries (nothing else is in view); 'linebreak'
+-- wrap it at any character instead of at word boundaries (nothing else is in view), from the
+-- piece that makes it that long, before that piece goes in (see M.insert); 'linebreak'
 -- comes back with the line's end, in a turn of its own (WRAP_BACK_MS later): the turn that ends
 -- the line follows the end (see follow: without measuring the line) and redraws, the next one
 -- measures the line once more with 'linebreak' (on 0.12: 0.25 + 1.0 ms instead of 2.1 + 1.0 in
@@ -331,6 +332,17 @@ function M.insert(region, text, ends_body)
   -- Windows follow the end only when lines are added: within the last line, a cursor on it
   -- stays on it.
   local wins = n > 1 and followers(buf) or nil
+  local last = row + n - 1
+  local len = (n > 1 and 0 or col) + #lines[n]
+  -- The long line being written ends in this piece (its windows get 'linebreak' back), and
+  -- the line being written is long after it.  Its windows lose 'linebreak' before the text
+  -- goes in: nvim_buf_set_text measures the line under a window's cursor (32 KiB onto a
+  -- short line: 1.2 ms with 'linebreak' on 0.12, 0.4 ms without; doc/BENCHMARKS.md).
+  local wrap_back = region.nolbr and n > 1
+  local long = len > LONG_LINE
+  if long and not region.nolbr then
+    plain_wrap(region, buf)
+  end
   set_opt(buf, 'modifiable', true)
   local ok, err = pcall(api.nvim_buf_set_text, buf, row, col, row, col, lines)
   set_opt(buf, 'modifiable', false)
@@ -338,8 +350,6 @@ function M.insert(region, text, ends_body)
     region.at = nil
     error(err)
   end
-  local last = row + n - 1
-  local len = (n > 1 and 0 or col) + #lines[n]
   local hl_own = own_hl[buf]
   -- The tail's line as it is now, when known without reading the buffer.
   local now
@@ -349,14 +359,10 @@ function M.insert(region, text, ends_body)
     now = partial .. lines[1]
   end
   region.at = { last, len, api.nvim_buf_get_changedtick(buf), now and #now <= PEEK_MAX and now or nil }
-  local wrap_back = region.nolbr and n > 1
-  if not region.nolbr and len > LONG_LINE then
-    plain_wrap(region, buf)
-  end
   if wins then
     follow(buf, wins, wrap_back and row or nil, col + #lines[1])
   end
-  if wrap_back then
+  if wrap_back and not long then
     word_wrap(region)
   end
   if not hl_own then

@@ -224,7 +224,18 @@ T[#T + 1] = { 'a_line_longer_than_any_window_wraps_at_any_character_while_it_is_
   local a, b = string.rep('abcdefg ', 1024), string.rep('hijklmn/', 2048)
   sidebar.insert(region, a)
   h.eq(true, vim.wo[win].linebreak, 'a line of 8 KiB')
+  -- 'linebreak' is off before the text goes in, not only after it: the change itself measures
+  -- the line under the window's cursor.
+  local during
+  vim.api.nvim_buf_attach(buf, false, {
+    on_bytes = function()
+      if during == nil then
+        during = vim.wo[win].linebreak
+      end
+    end,
+  })
   sidebar.insert(region, b)
+  h.eq(false, during, "'linebreak' while the piece that makes the line long goes in")
   h.eq(false, vim.wo[win].linebreak, 'a line of 24 KiB being written')
   sidebar.insert(region, 'end\nnext words')
   -- The turn that ends the line follows the end without 'linebreak' (the cheap measure); it
@@ -246,19 +257,25 @@ T[#T + 1] = { 'a_line_longer_than_any_window_wraps_at_any_character_while_it_is_
     return vim.wo[win].linebreak
   end, 1000, "'linebreak' back once the long line has ended")
   h.contains(h.text(buf), a .. b .. 'end\nnext words')
-  -- A long line begun before 'linebreak' comes back keeps it off until its own end.
+  -- A long line begun before 'linebreak' comes back keeps it off until its own end: begun in
+  -- the turn after the one that ended the last long line, or in the same piece.
   local c = b .. b
-  sidebar.insert(region, '\n' .. c)
-  h.eq(false, vim.wo[win].linebreak, 'a second long line')
-  sidebar.insert(region, '\nend')
-  sidebar.insert(region, c)
-  vim.wait(30)
-  h.eq(false, vim.wo[win].linebreak, 'a third long line, begun in the turn the second ended')
-  sidebar.insert(region, '\nend')
-  h.wait(function()
-    return vim.wo[win].linebreak
-  end, 1000, "'linebreak' back after the third")
-  h.contains(h.text(buf), a .. b .. 'end\nnext words\n' .. c .. '\nend' .. c .. '\nend')
+  local want = a .. b .. 'end\nnext words'
+  for _, ends in ipairs({ { '\nend', c }, { '\nend\n' .. c } }) do
+    sidebar.insert(region, '\n' .. c)
+    h.eq(false, vim.wo[win].linebreak, 'a long line')
+    for _, piece in ipairs(ends) do
+      sidebar.insert(region, piece)
+    end
+    vim.wait(30)
+    h.eq(false, vim.wo[win].linebreak, 'the next long line, begun as the last one ended in ' .. #ends .. ' pieces')
+    sidebar.insert(region, '\nend')
+    h.wait(function()
+      return vim.wo[win].linebreak
+    end, 1000, "'linebreak' back after it")
+    want = want .. '\n' .. c .. table.concat(ends) .. '\nend'
+  end
+  h.contains(h.text(buf), want)
 end }
 
 T[#T + 1] = { 'spans_are_the_same_whatever_the_pieces_and_changes_between_them', function()
