@@ -348,6 +348,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         st0, ch0 = cpu_stat_s(inst.pid)
         h0 = cpu_ns(helper_pid) if helper_pid else 0
         run_model = model + ("&" if "?" in model else "?") + "run=" + tag
+        k2 = cpu_ticks()
         t2, c2 = time.monotonic_ns(), cpu_ns(inst.pid)
         if mode == "floor":
             inst.lua("%s.floor(...)" % B, *floor)
@@ -356,6 +357,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         t_asked = time.monotonic_ns()
         res = inst.nv.wait_notification("bench_done", 600)[0]
         t3 = time.monotonic_ns()
+        k3 = cpu_ticks()
         time.sleep(SETTLE_S)
         t4, c4 = time.monotonic_ns(), cpu_ns(inst.pid)
         st4, ch4 = cpu_stat_s(inst.pid)
@@ -364,9 +366,11 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         samples = probe.stop() if probe else []
         fb = fake.first_byte_ns(run_model) if mode != "floor" else None
         if os.environ.get("BENCH_DEBUG"):
+            st = steal_share(k2, k3)
             log("samples (ms after the question, round trip ms), asked %.2f ms, first byte %s "
-                "ms, first text %s ms:" % ((t_asked - t2) / 1e6, fb and (fb - t2) / 1e6,
-                                           (res.get("first_ns", 0) - t2) / 1e6))
+                "ms, first text %s ms, steal %s:" % (
+                    (t_asked - t2) / 1e6, fb and (fb - t2) / 1e6,
+                    (res.get("first_ns", 0) - t2) / 1e6, "–" if st is None else "%.0f %%" % (100 * st)))
             # Each sample: when (ms after the question): round trip, and of it Neovim on CPU
             # / Neovim runnable but waiting / the probe waiting (ms).
             log(" ".join("%.1f:%.2f(%.2f/%.2f/%.2f)" % (
@@ -390,6 +394,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
             "bytes": res.get("bytes", 0),
             "ttft_ms": (first - fb) / 1e6 if fb and first and first > 0 else None,
             "status": res.get("status"),
+            "steal": steal_share(k2, k3),
         }
         return out
     finally:
@@ -529,6 +534,26 @@ def machine():
             "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}
 
 
+def cpu_ticks():
+    """The machine's busy and stolen time so far (/proc/stat, clock ticks): steal is the time
+    the hypervisor ran something else while this VM had work for its cores."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    v += [0] * (8 - len(v))
+    return sum(v[0:3]) + v[5] + v[6], v[7]  # user nice system, irq softirq; steal
+
+
+def steal_share(t0, t1):
+    """Of the time this VM's cores were busy or wanted to be, the share stolen (None: unknown)."""
+    if not t0 or not t1:
+        return None
+    busy, steal = t1[0] - t0[0], t1[1] - t0[1]
+    return steal / float(busy + steal) if busy + steal > 0 else None
+
+
 def f1(x, nd=1):
     if x is None or x != x:
         return "–"
@@ -620,6 +645,10 @@ def report(m, args, stream, floor, host, scale, start, usage=None):
       "doc/BENCHMARKS.md.\n" % (
           " --quick" if args.quick else "", m["date"], m["cpu"], m["cores"], m["kernel"],
           "Neovim " + ", ".join(m.get("nvims") or [m["nvim"]]), m["tmux"], m["ami"], args.runs, "" if args.runs == 1 else "s"))
+    if m.get("steal") is not None:
+        w("Steal: the hypervisor held this VM's cores for %.1f %% of the time they were busy "
+          "while the bench ran (/proc/stat); the higher, the noisier every figure below "
+          "(doc/BENCHMARKS.md, \"How to read the numbers\").\n" % (100 * m["steal"]))
     targets = []
     labels = m.get("nvims") or []
     if stream:
@@ -839,6 +868,7 @@ def main():
         nvims.append((re.sub(r"^NVIM v?", "", v).split("-")[0], b))
     m = machine()
     m["nvims"] = [n for n, _ in nvims]
+    ticks0 = cpu_ticks()
     if len(nvims) < 2 and not args.nvim:
         log("bench: only one Neovim (%s is missing: `make test` or scripts/debian-fetch.sh "
             "sid build/debian/sid neovim fetches it)" % os.path.relpath(NEWEST_NVIM))
@@ -937,12 +967,13 @@ def main():
         tmux.stop()
         fake.stop()
         env.cleanup()
+    usage = hot_path_bench(nvims) if "usage" in only else None
+    m["steal"] = steal_share(ticks0, cpu_ticks())
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"machine": m, "stream": {"/".join(k): v for k, v in stream.items()},
                        "floor": {"/".join(k): v for k, v in floor.items()}, "host": host, "scale": scale, "startup": start}, f,
                       indent=1)
-    usage = hot_path_bench(nvims) if "usage" in only else None
     text = report(m, args, stream, (floor, floor_period, paired), host, scale, start, usage)
     print(text)
     if out:
