@@ -357,7 +357,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         t_asked = time.monotonic_ns()
         res = inst.nv.wait_notification("bench_done", 600)[0]
         t3 = time.monotonic_ns()
-        k3 = cpu_ticks()
+        steal = steal_share(k2, cpu_ticks())
         time.sleep(SETTLE_S)
         t4, c4 = time.monotonic_ns(), cpu_ns(inst.pid)
         st4, ch4 = cpu_stat_s(inst.pid)
@@ -366,11 +366,10 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
         samples = probe.stop() if probe else []
         fb = fake.first_byte_ns(run_model) if mode != "floor" else None
         if os.environ.get("BENCH_DEBUG"):
-            st = steal_share(k2, k3)
             log("samples (ms after the question, round trip ms), asked %.2f ms, first byte %s "
                 "ms, first text %s ms, steal %s:" % (
                     (t_asked - t2) / 1e6, fb and (fb - t2) / 1e6,
-                    (res.get("first_ns", 0) - t2) / 1e6, "–" if st is None else "%.0f %%" % (100 * st)))
+                    (res.get("first_ns", 0) - t2) / 1e6, "–" if steal is None else "%.0f %%" % (100 * steal)))
             # Each sample: when (ms after the question): round trip, and of it Neovim on CPU
             # / Neovim runnable but waiting / the probe waiting (ms).
             log(" ".join("%.1f:%.2f(%.2f/%.2f/%.2f)" % (
@@ -394,7 +393,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
             "bytes": res.get("bytes", 0),
             "ttft_ms": (first - fb) / 1e6 if fb and first and first > 0 else None,
             "status": res.get("status"),
-            "steal": steal_share(k2, k3),
+            "steal": steal,
         }
         return out
     finally:

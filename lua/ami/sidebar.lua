@@ -334,13 +334,14 @@ function M.insert(region, text, ends_body)
   local wins = n > 1 and followers(buf) or nil
   local last = row + n - 1
   local len = (n > 1 and 0 or col) + #lines[n]
-  -- The long line being written ends in this piece (its windows get 'linebreak' back), and
-  -- the line being written is long after it.  Its windows lose 'linebreak' before the text
-  -- goes in: nvim_buf_set_text measures the line under a window's cursor (32 KiB onto a
-  -- short line: 1.2 ms with 'linebreak' on 0.12, 0.4 ms without; doc/BENCHMARKS.md).
+  -- wrap_back: the long line being written ends in this piece; long: the line being written
+  -- after it is long.  A line's windows lose 'linebreak' before the piece that makes it long
+  -- goes in: nvim_buf_set_text measures the line under a window's cursor (32 KiB onto a short
+  -- line: 1.2 ms with 'linebreak' on 0.12, 0.4 ms without; doc/BENCHMARKS.md).
   local wrap_back = region.nolbr and n > 1
   local long = len > LONG_LINE
-  if long and not region.nolbr then
+  local wrapped = long and not region.nolbr
+  if wrapped then
     plain_wrap(region, buf)
   end
   set_opt(buf, 'modifiable', true)
@@ -348,6 +349,9 @@ function M.insert(region, text, ends_body)
   set_opt(buf, 'modifiable', false)
   if not ok then
     region.at = nil
+    if wrapped then
+      word_wrap(region) -- the text did not go in: nothing long to wrap
+    end
     error(err)
   end
   local hl_own = own_hl[buf]
