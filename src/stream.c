@@ -9,7 +9,9 @@
  *
  * The frame adapts to the rate (see stream.h): after each tick the clock measures the bytes
  * per second it just delivered, over all streams, and sets the next frame to
- * frame_ms * rate / STREAM_RATE_FULL, within [frame_ms, max(frame_ms, STREAM_FRAME_MAX_MS)].
+ * frame_ms * rate / STREAM_RATE_FULL, within [frame_ms, max(frame_ms, STREAM_FRAME_MAX_MS)],
+ * where rate is the tick's own rate when it is higher than the estimate, else the estimate
+ * moves toward it by elapsed / STREAM_RATE_FALL_MS (see stream_rate_next).
  */
 #include "ami/stream.h"
 
@@ -38,11 +40,17 @@ struct stream {
  * per token does, and at 100 ms frames a twentieth. */
 #define STREAM_RATE_FULL    128
 #define STREAM_FRAME_MAX_MS 100
+/* A falling rate is followed over about this long (ms).  Measured on the bench's real-pace
+ * answer (2,000 tokens at 200/s, about 920 bytes/s): following each tick's own rate, one
+ * frame in five was lighter than 80 bytes and made the next one 55-80 ms, 110 wake-ups of
+ * Neovim instead of 100 (doc/BENCHMARKS.md). */
+#define STREAM_RATE_FALL_MS 500
 
 struct stream_clock {
     uv_timer_t *timer;  /* separately allocated: freed in its close callback */
     long frame_ms;      /* the shortest frame (configured) */
     long next_ms;       /* the current frame */
+    double rate;        /* the rate estimate, bytes/s (stream_rate_next) */
     uint64_t last_tick; /* uv_now() of the last tick that delivered */
     size_t batch_bytes; /* bytes delivered by the batch in progress */
     stream_sink sink;
@@ -84,16 +92,38 @@ static void deliver(stream *s) {
     buf_clear(&s->pending);
 }
 
+static long longest_frame(long frame_ms) {
+    return frame_ms > STREAM_FRAME_MAX_MS ? frame_ms : STREAM_FRAME_MAX_MS;
+}
+
+double stream_rate_next(long frame_ms, double rate, size_t bytes, unsigned long elapsed_ms) {
+    double ms = elapsed_ms > 0 ? (double)elapsed_ms : 1.0;
+    double tick = (double)bytes * 1000.0 / ms;
+    /* The rate that already gives the longest frame: a faster tick tells nothing more (and a
+     * flood's 100 kB/s would otherwise take seconds to fall from). */
+    double top = (double)STREAM_RATE_FULL * (double)longest_frame(frame_ms) / (double)frame_ms;
+    if (tick > top)
+        tick = top;
+    if (tick >= rate)
+        return tick; /* rising: at once */
+    double w = ms >= STREAM_RATE_FALL_MS ? 1.0 : ms / STREAM_RATE_FALL_MS;
+    return rate + (tick - rate) * w;
+}
+
+long stream_frame_for(long frame_ms, double rate) {
+    long longest = longest_frame(frame_ms);
+    double next = (double)frame_ms * rate / STREAM_RATE_FULL;
+    if (next > (double)longest)
+        return longest;
+    return next > (double)frame_ms ? (long)next : frame_ms;
+}
+
 /* The next frame, from the rate of the text this tick delivered. */
 static void adapt(stream_clock *c) {
     uint64_t now = uv_now(c->timer->loop);
     uint64_t elapsed = now > c->last_tick ? now - c->last_tick : 1;
-    long longest = c->frame_ms > STREAM_FRAME_MAX_MS ? c->frame_ms : STREAM_FRAME_MAX_MS;
-    double rate = (double)c->batch_bytes * 1000.0 / (double)elapsed;
-    double next = (double)c->frame_ms * rate / STREAM_RATE_FULL;
-    if (next > (double)longest)
-        next = (double)longest;
-    c->next_ms = next > (double)c->frame_ms ? (long)next : c->frame_ms;
+    c->rate = stream_rate_next(c->frame_ms, c->rate, c->batch_bytes, (unsigned long)elapsed);
+    c->next_ms = stream_frame_for(c->frame_ms, c->rate);
     c->last_tick = now;
 }
 

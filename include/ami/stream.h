@@ -11,7 +11,11 @@
  *     text, which nobody reads as it arrives, gets fewer, larger updates: the frame grows
  *     with the rate, up to 100 ms (or frame_ms if that is longer) from about 800 bytes a
  *     second, and shrinks back when the text slows down.  Each update costs the editor a
- *     wake-up and a redraw, whatever its size.
+ *     wake-up and a redraw, whatever its size.  The rate is the one of the last tick when
+ *     it rose (fast text gets long frames at once), and falls toward a slower tick's
+ *     with a time constant of half a second: at 200 tokens/s a 100 ms frame holds 60 to
+ *     120 bytes, and one light frame does not make the next one short; slow text brings
+ *     the shortest frame back within about a second.
  * The clock's timer runs only while some stream has pending text.
  *
  * Delivery knows nothing of providers: it takes text, whoever made it.
@@ -44,6 +48,13 @@ long stream_clock_frame(const stream_clock *c);
 void stream_clock_flush(stream_clock *c);
 /// Closes the timer (the loop must run once more to finish closing) and frees the clock.
 void stream_clock_free(stream_clock *c);
+
+/// The rate estimate (bytes/s) after a tick that delivered bytes over elapsed_ms since the
+/// previous one, given the estimate before it (0 at first), for a clock whose shortest frame
+/// is frame_ms (> 0).  Pure: the clock's rule, for the tests.
+double stream_rate_next(long frame_ms, double rate, size_t bytes, unsigned long elapsed_ms);
+/// The frame (ms) for a rate estimate, with frame_ms (> 0) the shortest.  Pure.
+long stream_frame_for(long frame_ms, double rate);
 
 /// A stream for one answer, tagged answer_ud for the sink.  NULL when out of memory.
 stream *stream_new(stream_clock *c, void *answer_ud);

@@ -170,10 +170,17 @@ static void test_frame_follows_the_rate(void) {
     run_ms(&loop, 40);
     CHECK_INT(rec.pieces[0], 2);
     CHECK_INT(stream_clock_frame(c), 100);
-    /* A byte in a frame of at least 100 ms: 10 bytes/s or less, the shortest frame again. */
+    /* A byte in a frame of at least 100 ms: one light frame shortens the next, not to the
+     * shortest. */
     stream_push(s, "y", 1);
     run_ms(&loop, 150);
     CHECK_INT(rec.pieces[0], 3);
+    CHECK(stream_clock_frame(c) > 16 && stream_clock_frame(c) < 100);
+    /* A byte a frame for a second and a half: slow text, the shortest frame again. */
+    for (int i = 0; i < 15; i++) {
+        stream_push(s, "y", 1);
+        run_ms(&loop, 100);
+    }
     CHECK_INT(stream_clock_frame(c), 16);
     /* A configured frame longer than 100 ms is the ceiling and the floor. */
     stream_clock_set_frame(c, 250);
@@ -185,7 +192,47 @@ static void test_frame_follows_the_rate(void) {
     uv_loop_close(&loop);
 }
 
+/* The clock's rule alone (pure functions): rising at once, falling over about half a
+ * second, a real model's uneven frames all long. */
+static void test_rate_rule(void) {
+    /* 2 KiB in a 16 ms frame: the longest frame at once, the estimate capped where the frame
+     * stops growing (800 bytes/s at 16 ms). */
+    double r = stream_rate_next(16, 0, 2048, 16);
+    CHECK(r > 799 && r < 801);
+    CHECK_INT(stream_frame_for(16, r), 100);
+    /* 200 tokens/s: 60 to 120 bytes in each 100 ms frame (the old rule, each tick's own rate,
+     * made a 60-byte frame's next one 75 ms). */
+    size_t frames[] = {90, 60, 120, 70, 55, 100, 60, 65, 110, 80};
+    for (size_t i = 0; i < sizeof frames / sizeof *frames; i++) {
+        r = stream_rate_next(16, r, frames[i], (unsigned long)stream_frame_for(16, r));
+        CHECK(stream_frame_for(16, r) >= 80);
+    }
+    /* Slow text: a byte a frame; the frame comes down to the shortest within about a second,
+     * never growing on the way. */
+    long elapsed = 0, f = stream_frame_for(16, r), prev = f;
+    while (f > 16 && elapsed < 5000) {
+        elapsed += f;
+        r = stream_rate_next(16, r, 1, (unsigned long)f);
+        f = stream_frame_for(16, r);
+        CHECK(f <= prev);
+        prev = f;
+    }
+    CHECK_INT(f, 16);
+    CHECK(elapsed > 300 && elapsed < 1500);
+    /* After a pause of 2 s, a few bytes: the rate of that tick alone. */
+    r = stream_rate_next(16, 800, 5, 2000);
+    CHECK(r < 3);
+    CHECK_INT(stream_frame_for(16, r), 16);
+    /* Other shortest frames: 1 ms still reaches 100 ms frames; 250 ms is every frame. */
+    CHECK_INT(stream_frame_for(1, stream_rate_next(1, 0, 100000, 1)), 100);
+    CHECK_INT(stream_frame_for(250, stream_rate_next(250, 0, 1, 250)), 250);
+    CHECK_INT(stream_frame_for(250, stream_rate_next(250, 0, 100000, 250)), 250);
+    /* A tick of no time (elapsed 0) is taken as 1 ms, not a division by zero. */
+    CHECK_INT(stream_frame_for(16, stream_rate_next(16, 0, 10, 0)), 100);
+}
+
 int main(void) {
+    RUN(test_rate_rule);
     RUN(test_first_piece_at_once_then_per_frame);
     RUN(test_frame_follows_the_rate);
     RUN(test_one_batch_for_all_streams);
