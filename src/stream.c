@@ -43,7 +43,7 @@ struct stream {
 /* A falling rate is followed over about this long (ms).  Measured on the bench's real-pace
  * answer (2,000 tokens at 200/s, about 920 bytes/s): following each tick's own rate, one
  * frame in five was lighter than 80 bytes and made the next one 55-80 ms, 110 wake-ups of
- * Neovim instead of 100 (doc/BENCHMARKS.md). */
+ * Neovim instead of 101 (doc/BENCHMARKS.md). */
 #define STREAM_RATE_FALL_MS 500
 
 struct stream_clock {
@@ -121,7 +121,7 @@ long stream_frame_for(long frame_ms, double rate) {
 /* The next frame, from the rate of the text this tick delivered. */
 static void adapt(stream_clock *c) {
     uint64_t now = uv_now(c->timer->loop);
-    uint64_t elapsed = now > c->last_tick ? now - c->last_tick : 1;
+    uint64_t elapsed = now > c->last_tick ? now - c->last_tick : 0; /* 0: taken as 1 ms */
     c->rate = stream_rate_next(c->frame_ms, c->rate, c->batch_bytes, (unsigned long)elapsed);
     c->next_ms = stream_frame_for(c->frame_ms, c->rate);
     c->last_tick = now;
