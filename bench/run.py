@@ -305,8 +305,15 @@ class Probe:
         return samples  # (send ns, round trip ns, Neovim CPU ns, Neovim wait ns, probe wait ns)
 
 
+# The probe's round trip less its own waits for a core (see Probe.stop).
+LESS_PROBE_WAIT = -1
+
+
 def window(samples, t0, t1, field=1):
-    """One field of the samples sent in [t0, t1): 1 the round trip, 2 Neovim's CPU in it."""
+    """One field of the samples sent in [t0, t1): 1 the round trip, 2 Neovim's CPU in it,
+    LESS_PROBE_WAIT the round trip less the probe's own waits for a core."""
+    if field == LESS_PROBE_WAIT:
+        return [s[1] - s[4] for s in samples if t0 <= s[0] < t1 and len(s) > 4]
     return [s[field] for s in samples if t0 <= s[0] < t1 and len(s) > field]
 
 
@@ -391,8 +398,7 @@ def measure(env, fake, tmux, display, mode, model, tag, floor=None, probing=True
             "busy": lat_stats(window(samples, t2, t3, 2)),
             # The round trip less the probe's own waits for a core: what is left is Neovim
             # (working, or itself waiting for a core), not the instrument.
-            "neovim": lat_stats([s[1] - s[4] for s in samples
-                                 if t2 <= s[0] < t3 and len(s) > 4]),
+            "neovim": lat_stats(window(samples, t2, t3, LESS_PROBE_WAIT)),
             "rss0_kib": rss0, "rss1_kib": rss1,
             "bytes": res.get("bytes", 0),
             "ttft_ms": (first - fb) / 1e6 if fb and first and first > 0 else None,
